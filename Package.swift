@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Swift 5 language mode: the backends hold mutable device state (queues,
+// buffer pools) that is confined by construction rather than by actors, and
+// strict-concurrency annotations would add noise without catching anything
+// real at this layer.
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "swift-nn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "NN", targets: ["NN"]),
+        .executable(name: "nntrain", targets: ["nntrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries from Debian's libopenblas-dev and ocl-icd-opencl-dev
+        // + opencl-headers (scripts/install-deps installs them).
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "COpenCL", path: "Sources/COpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .target(
+            name: "NN",
+            dependencies: ["CBLAS"],
+            path: "Sources/NN",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "nntrain",
+            dependencies: ["NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/nntrain",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NNTests",
+            dependencies: ["NN"],
+            path: "Tests/NNTests",
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,23 @@
+/// Element types a device buffer can hold.
+///
+/// Float32 is the working type everywhere. Float64 exists so the gradient
+/// checker can run central differences without float32 round-off (the CPU
+/// backend supports it for every op; an OpenCL device only if it has fp64).
+/// Int32 holds class labels and the indices produced by argmax and max-pool.
+public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
+    case float32
+    case float64
+    case int32
+
+    /// Bytes per element.
+    public var byteSize: Int {
+        switch self {
+        case .float32, .int32: return 4
+        case .float64: return 8
+        }
+    }
+
+    public var isFloatingPoint: Bool { self != .int32 }
+
+    public var description: String { rawValue }
+}

@@ -1,0 +1,74 @@
+/// A strided walk over a buffer: element (i0, i1, ...) of `shape` lives at
+/// offset + sum(ik * strides[k]).
+public struct StridedView: Equatable, Sendable {
+    public var offset: Int
+    public var strides: [Int]
+
+    public init(offset: Int = 0, strides: [Int]) {
+        self.offset = offset
+        self.strides = strides
+    }
+
+    /// The dense row-major view of `shape`.
+    public static func contiguous(_ shape: [Int], offset: Int = 0) -> StridedView {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var running = 1
+        for i in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[i] = running
+            running *= shape[i]
+        }
+        return StridedView(offset: offset, strides: strides)
+    }
+}
+
+/// Data movement. One primitive, a strided copy, carries transpose, slice,
+/// concatenate and broadcast (stride 0); the named forms below are built on
+/// it once for every backend.
+public protocol LayoutOps: AnyObject {
+    /// For every index of `shape`: dst[dstView(index)] = src[srcView(index)]
+    /// (or += when `accumulate`). Source and destination must not overlap,
+    /// and the destination view must not visit an element twice.
+    func copyStrided(_ src: DeviceBuffer, _ srcView: StridedView, to dst: DeviceBuffer,
+                     _ dstView: StridedView, shape: [Int], accumulate: Bool)
+}
+
+extension LayoutOps {
+    /// out = x with its axes permuted: out axis i is x axis permutation[i].
+    public func transpose(_ x: DeviceBuffer, shape: [Int], permutation: [Int], out: DeviceBuffer) {
+        let xStrides = StridedView.contiguous(shape).strides
+        copyStrided(x, StridedView(strides: permutation.map { xStrides[$0] }),
+                    to: out, .contiguous(permutation.map { shape[$0] }), shape: permutation.map { shape[$0] },
+                    accumulate: false)
+    }
+
+    /// out = x[starts[0] ..< starts[0] + sizes[0], ...] as a dense array.
+    public func slice(_ x: DeviceBuffer, shape: [Int], starts: [Int], sizes: [Int], out: DeviceBuffer) {
+        let view = StridedView.contiguous(shape)
+        let offset = zip(starts, view.strides).reduce(0) { $0 + $1.0 * $1.1 }
+        copyStrided(x, StridedView(offset: offset, strides: view.strides),
+                    to: out, .contiguous(sizes), shape: sizes, accumulate: false)
+    }
+
+    /// The backward of `slice`: adds (or writes) `src` of shape `sizes` into
+    /// the region of `out` (shape `shape`) starting at `starts`.
+    public func unslice(_ src: DeviceBuffer, sizes: [Int], into out: DeviceBuffer, shape: [Int],
+                        starts: [Int], accumulate: Bool) {
+        let view = StridedView.contiguous(shape)
+        let offset = zip(starts, view.strides).reduce(0) { $0 + $1.0 * $1.1 }
+        copyStrided(src, .contiguous(sizes), to: out, StridedView(offset: offset, strides: view.strides),
+                    shape: sizes, accumulate: accumulate)
+    }
+
+    /// out = the inputs joined along `axis`; every input has out's shape
+    /// except along `axis`.
+    public func concatenate(_ inputs: [(buffer: DeviceBuffer, shape: [Int])], axis: Int,
+                            out: DeviceBuffer, outShape: [Int]) {
+        var start = 0
+        for (buffer, shape) in inputs {
+            var starts = [Int](repeating: 0, count: outShape.count)
+            starts[axis] = start
+            unslice(buffer, sizes: shape, into: out, shape: outShape, starts: starts, accumulate: false)
+            start += shape[axis]
+        }
+    }
+}
