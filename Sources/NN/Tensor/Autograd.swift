@@ -1,0 +1,179 @@
+/// One recorded operation (or a leaf) of the autograd graph.
+///
+/// A node holds its parents (one per op input; nil where that input needs no
+/// gradient) and the closure that maps the gradient of its output to the
+/// gradients of its inputs. Leaves have no closure and accumulate `grad`.
+final class GradNode {
+    let name: String
+    let shape: [Int]
+    let parents: [GradNode?]
+    let backward: ((Tensor) -> [Tensor?])?
+    var grad: Tensor?
+
+    init(name: String, shape: [Int], parents: [GradNode?], backward: ((Tensor) -> [Tensor?])?) {
+        self.name = name
+        self.shape = shape
+        self.parents = parents
+        self.backward = backward
+    }
+
+    var isLeaf: Bool { backward == nil }
+}
+
+/// Gradient recording on or off for the current task (and thread).
+public enum GradMode {
+    @TaskLocal static var isEnabled = true
+
+    /// Whether operations record gradients right now.
+    public static var enabled: Bool { isEnabled }
+}
+
+/// Runs `body` without recording gradients (inference, optimizer updates).
+public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
+    try GradMode.$isEnabled.withValue(false, operation: body)
+}
+
+extension Tensor {
+    /// Whether gradients flow to (or through) this tensor. Setting it to true
+    /// makes this value a leaf whose `grad` `backward()` fills; setting it to
+    /// false detaches it.
+    public var requiresGrad: Bool {
+        get { node != nil }
+        set {
+            if newValue {
+                precondition(dtype.isFloatingPoint, "requiresGrad: \(dtype) tensor \(shape) cannot have gradients")
+                if node == nil { node = GradNode(name: "leaf", shape: shape, parents: [], backward: nil) }
+            } else {
+                node = nil
+            }
+        }
+    }
+
+    /// This tensor as a new gradient-requiring leaf.
+    public func requiringGrad() -> Tensor {
+        var t = detached()
+        t.requiresGrad = true
+        return t
+    }
+
+    /// The same data, cut off from the graph.
+    public func detached() -> Tensor {
+        var t = self
+        t.node = nil
+        return t
+    }
+
+    /// True for user-created tensors (and tensors that need no gradient).
+    public var isLeaf: Bool { node?.isLeaf ?? true }
+
+    /// The accumulated gradient of a leaf after `backward()`; nil before.
+    public var grad: Tensor? {
+        get { node?.grad }
+        nonmutating set {
+            precondition(node?.isLeaf ?? false, "grad: only a leaf that requires grad holds a gradient (\(shape))")
+            if let g = newValue {
+                precondition(g.shape == shape, ShapeErrors.mismatch("grad", g.shape, shape, "gradient shape differs from the tensor's"))
+            }
+            node?.grad = newValue
+        }
+    }
+
+    /// Clears the accumulated gradient.
+    public func zeroGrad() { node?.grad = nil }
+
+    /// Back-propagates from this tensor: `gradient` defaults to 1 for a
+    /// one-element tensor. Gradients accumulate into the leaves' `grad`.
+    public func backward(_ gradient: Tensor? = nil) {
+        guard let root = node else {
+            preconditionFailure("backward: tensor \(shape) does not require grad (no input had requiresGrad set)")
+        }
+        let seed: Tensor
+        if let gradient {
+            precondition(gradient.shape == shape, ShapeErrors.mismatch("backward", gradient.shape, shape, "gradient shape differs from the output's"))
+            Tensor.checkCompatible("backward", gradient, self)
+            seed = gradient.detached()
+        } else {
+            precondition(count == 1, "backward: implicit gradient needs a one-element output, got shape \(shape)")
+            seed = Tensor.ones(shape, dtype: dtype, on: device)
+        }
+        withNoGrad {
+            var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+            for node in GradNode.reverseTopologicalOrder(from: root) {
+                guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+                guard let backward = node.backward else {
+                    node.grad = node.grad.map { $0 + g } ?? g
+                    continue
+                }
+                let inputGrads = backward(g)
+                precondition(inputGrads.count == node.parents.count,
+                             "backward: \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
+                for (parent, grad) in zip(node.parents, inputGrads) {
+                    guard let parent, let grad else { continue }
+                    precondition(grad.shape == parent.shape,
+                                 ShapeErrors.mismatch("backward of \(node.name)", grad.shape, parent.shape, "gradient shape differs from the input's"))
+                    let key = ObjectIdentifier(parent)
+                    grads[key] = grads[key].map { $0 + grad } ?? grad
+                }
+            }
+        }
+    }
+
+    /// Records `output` as the result of `name` applied to `inputs`, when
+    /// recording is on and some input requires grad. `backward` maps the
+    /// output gradient to one gradient per input; `needs[i]` says whether
+    /// input i wants one (return nil for those that don't).
+    static func record(_ name: String, inputs: [Tensor], output: Tensor,
+                       backward: @escaping (_ grad: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return output }
+        let parents = inputs.map { $0.node }
+        let needs = parents.map { $0 != nil }
+        var out = output
+        out.node = GradNode(name: name, shape: output.shape, parents: parents) { g in backward(g, needs) }
+        return out
+    }
+
+    /// A user-defined differentiable operation with an explicit forward and
+    /// backward (the "write your own layer" pattern of the course notes):
+    ///
+    ///     let y = Tensor.differentiable("cube", [x],
+    ///         forward: { $0[0] * $0[0] * $0[0] },
+    ///         backward: { g, inputs, _ in [g * 3 * inputs[0] * inputs[0]] })
+    ///
+    /// `forward` and `backward` run with recording off and may use any tensor
+    /// ops. `backward` returns one gradient (or nil) per input, each shaped
+    /// like that input. Check it with `GradientCheck`.
+    public static func differentiable(_ name: String, _ inputs: [Tensor],
+                                      forward: ([Tensor]) -> Tensor,
+                                      backward: @escaping (_ gradOutput: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?]) -> Tensor {
+        let detachedInputs = inputs.map { $0.detached() }
+        let output = withNoGrad { forward(detachedInputs) }.detached()
+        return record(name, inputs: inputs, output: output) { g, needs in
+            let grads = backward(g, detachedInputs, output)
+            precondition(grads.count == inputs.count, "\(name): backward returned \(grads.count) gradients for \(inputs.count) inputs")
+            return zip(grads, needs).map { $1 ? $0 : nil }
+        }
+    }
+}
+
+extension GradNode {
+    /// Nodes reachable from `root`, each after every node that consumes it
+    /// (iterative DFS: recurrent graphs are deep).
+    static func reverseTopologicalOrder(from root: GradNode) -> [GradNode] {
+        var order: [GradNode] = []
+        var visited: Set<ObjectIdentifier> = [ObjectIdentifier(root)]
+        var stack: [(node: GradNode, nextParent: Int)] = [(root, 0)]
+        while !stack.isEmpty {
+            let (node, i) = stack[stack.count - 1]
+            if i < node.parents.count {
+                stack[stack.count - 1].nextParent += 1
+                if let parent = node.parents[i], visited.insert(ObjectIdentifier(parent)).inserted {
+                    stack.append((parent, 0))
+                }
+            } else {
+                order.append(node)
+                stack.removeLast()
+            }
+        }
+        return order.reversed()
+    }
+}
