@@ -56,13 +56,14 @@ extension Tensor {
         self.init(host: values, shape: shape ?? [values.count], device: device)
     }
 
-    /// A float64 tensor (CPU backend, gradient checks).
-    public init(_ values: [Double], shape: [Int]? = nil, on device: Device = .default) {
+    /// A float64 tensor (CPU backend, gradient checks). Labelled so that an
+    /// array literal always makes the float32 tensor users expect.
+    public init(float64 values: [Double], shape: [Int]? = nil, on device: Device = .default) {
         self.init(host: values, shape: shape ?? [values.count], device: device)
     }
 
     /// An int32 tensor, e.g. class labels.
-    public init(_ values: [Int32], shape: [Int]? = nil, on device: Device = .default) {
+    public init(int32 values: [Int32], shape: [Int]? = nil, on device: Device = .default) {
         self.init(host: values, shape: shape ?? [values.count], device: device)
     }
 

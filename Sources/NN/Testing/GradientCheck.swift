@@ -77,7 +77,7 @@ public enum GradientCheck {
                 func evaluate(_ v: Double) throws -> Double {
                     values[j] = v
                     var xs = base
-                    xs[i] = Tensor(values, shape: x.shape, on: .cpu)
+                    xs[i] = Tensor(float64: values, shape: x.shape, on: .cpu)
                     return try withNoGrad { try loss(xs).scalarDouble() }
                 }
                 let numeric = (try evaluate(original + epsilon) - (try evaluate(original - epsilon))) / (2 * epsilon)
