@@ -5,9 +5,16 @@ extension CPUBackend {
         let xb = cpu(x, "unary"), ob = cpu(out, "unary")
         precondition(xb.dtype == ob.dtype && count <= xb.count && count <= ob.count,
                      "CPUBackend.unary(\(op)): \(count) elements, input \(xb.count) \(xb.dtype), output \(ob.count) \(ob.dtype)")
+        // Chunks are split here, above the op switch, so each chunk runs a
+        // loop with the op's closure inlined (a closure captured into the
+        // parallel body would be called indirectly per element).
         switch floatType(xb, "unary") {
-        case .float64: unaryForward(op, xb.pointer(Double.self), ob.pointer(Double.self), count)
-        default: unaryForward(op, xb.pointer(Float.self), ob.pointer(Float.self), count)
+        case .float64:
+            let x = xb.pointer(Double.self), y = ob.pointer(Double.self)
+            parallelFor(count) { r in unaryForward(op, x + r.lowerBound, y + r.lowerBound, r.count) }
+        default:
+            let x = xb.pointer(Float.self), y = ob.pointer(Float.self)
+            parallelFor(count) { r in unaryForward(op, x + r.lowerBound, y + r.lowerBound, r.count) }
         }
     }
 
@@ -16,13 +23,17 @@ extension CPUBackend {
         let bufs = [x, y, gradOut, gradX].map { cpu($0, "unaryBackward") }
         precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
                      "CPUBackend.unaryBackward(\(op)): \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
+        func run<T: CPUScalar>(_: T.Type) {
+            let x = bufs[0].pointer(T.self), y = bufs[1].pointer(T.self), g = bufs[2].pointer(T.self)
+            let gx = bufs[3].pointer(T.self)
+            parallelFor(count) { r in
+                let o = r.lowerBound
+                unaryDerivative(op, x + o, y + o, g + o, gx + o, r.count)
+            }
+        }
         switch floatType(bufs[0], "unaryBackward") {
-        case .float64:
-            unaryDerivative(op, bufs[0].pointer(Double.self), bufs[1].pointer(Double.self),
-                            bufs[2].pointer(Double.self), bufs[3].pointer(Double.self), count)
-        default:
-            unaryDerivative(op, bufs[0].pointer(Float.self), bufs[1].pointer(Float.self),
-                            bufs[2].pointer(Float.self), bufs[3].pointer(Float.self), count)
+        case .float64: run(Double.self)
+        default: run(Float.self)
         }
     }
 
@@ -31,9 +42,13 @@ extension CPUBackend {
         let ab = cpu(a, "binary"), bb = cpu(b, "binary"), ob = cpu(out, "binary")
         precondition(ab.dtype == bb.dtype && ab.dtype == ob.dtype && ob.count >= layout.count,
                      "CPUBackend.binary(\(op)): dtypes \(ab.dtype), \(bb.dtype) -> \(ob.dtype), output \(ob.count) < \(layout.count)")
+        func run<T: CPUScalar>(_: T.Type) {
+            let a = ab.pointer(T.self), b = bb.pointer(T.self), out = ob.pointer(T.self)
+            forEachBroadcastRow(layout) { o, ia, ib, n, sa, sb in binaryRow(op, a + ia, b + ib, out + o, n, sa, sb) }
+        }
         switch floatType(ab, "binary") {
-        case .float64: binaryForward(op, ab.pointer(Double.self), bb.pointer(Double.self), ob.pointer(Double.self), layout)
-        default: binaryForward(op, ab.pointer(Float.self), bb.pointer(Float.self), ob.pointer(Float.self), layout)
+        case .float64: run(Double.self)
+        default: run(Float.self)
         }
     }
 
@@ -43,13 +58,16 @@ extension CPUBackend {
         let gab = gradA.map { cpu($0, "binaryBackward") }, gbb = gradB.map { cpu($0, "binaryBackward") }
         precondition([bb, gb].allSatisfy { $0.dtype == ab.dtype } && [gab, gbb].allSatisfy { $0 == nil || $0!.dtype == ab.dtype },
                      "CPUBackend.binaryBackward(\(op)): mixed dtypes")
+        func run<T: CPUScalar>(_: T.Type) {
+            let a = ab.pointer(T.self), b = bb.pointer(T.self), g = gb.pointer(T.self)
+            let ga = gab?.pointer(T.self), gbp = gbb?.pointer(T.self)
+            forEachBroadcastRow(layout) { o, ia, ib, n, sa, sb in
+                binaryPartialsRow(op, a + ia, b + ib, g + o, ga.map { $0 + o }, gbp.map { $0 + o }, n, sa, sb)
+            }
+        }
         switch floatType(ab, "binaryBackward") {
-        case .float64:
-            binaryPartials(op, ab.pointer(Double.self), bb.pointer(Double.self), gb.pointer(Double.self),
-                           gab?.pointer(Double.self), gbb?.pointer(Double.self), layout)
-        default:
-            binaryPartials(op, ab.pointer(Float.self), bb.pointer(Float.self), gb.pointer(Float.self),
-                           gab?.pointer(Float.self), gbb?.pointer(Float.self), layout)
+        case .float64: run(Double.self)
+        default: run(Float.self)
         }
     }
 }
@@ -58,21 +76,19 @@ extension CPUBackend {
 
 @inline(__always)
 private func map1<T>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ n: Int, _ f: (T) -> T) {
-    parallelFor(n) { r in for i in r { out[i] = f(x[i]) } }
+    for i in 0..<n { out[i] = f(x[i]) }
 }
 
 @inline(__always)
 private func map3<T>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ g: UnsafeMutablePointer<T>,
                      _ out: UnsafeMutablePointer<T>, _ n: Int, _ f: (T, T, T) -> T) {
-    parallelFor(n) { r in for i in r { out[i] = f(x[i], y[i], g[i]) } }
+    for i in 0..<n { out[i] = f(x[i], y[i], g[i]) }
 }
 
+/// 1 / (1 + e^-x) is already stable in IEEE arithmetic: e^-x overflows to
+/// +inf for very negative x and the quotient goes to 0, as it should.
 @inline(__always)
-private func stableSigmoid<T: CPUScalar>(_ x: T) -> T {
-    if x >= 0 { return 1 / (1 + T.exp(-x)) }
-    let e = T.exp(x)
-    return e / (1 + e)
-}
+private func sigmoid<T: CPUScalar>(_ x: T) -> T { 1 / (1 + T.exp(-x)) }
 
 private func unaryForward<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>,
                                         _ out: UnsafeMutablePointer<T>, _ n: Int) {
@@ -86,7 +102,7 @@ private func unaryForward<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer
     case .reciprocal: map1(x, out, n) { 1 / $0 }
     case .sin: map1(x, out, n) { T.sin($0) }
     case .cos: map1(x, out, n) { T.cos($0) }
-    case .sigmoid: map1(x, out, n) { stableSigmoid($0) }
+    case .sigmoid: map1(x, out, n) { sigmoid($0) }
     case .tanh: map1(x, out, n) { T.tanh($0) }
     case .relu: map1(x, out, n) { $0 < 0 ? 0 : $0 }  // NaN stays NaN, as in PyTorch
     case .leakyReLU(let slope):
@@ -137,7 +153,7 @@ private func unaryDerivative<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePoin
         map3(x, y, g, out, n) { x, y, g in x > 0 ? g : g * (y + a) }
     case .softplus(let beta, let threshold):
         let b = T(beta), t = T(threshold)
-        map3(x, y, g, out, n) { x, _, g in b * x > t ? g : g * stableSigmoid(b * x) }
+        map3(x, y, g, out, n) { x, _, g in b * x > t ? g : g * sigmoid(b * x) }
     case .addScalar: map3(x, y, g, out, n) { _, _, g in g }
     case .multiplyScalar(let c):
         let c = T(c)
@@ -179,56 +195,47 @@ private func forEachBroadcastRow(_ layout: BroadcastLayout, _ body: (Int, Int, I
     }
 }
 
-/// out[o + j] = f(a[ia + j sa], b[ib + j sb]), with the common stride
-/// patterns split out so they vectorize.
+/// out[j] = f(a[j sa], b[j sb]), with the common stride patterns split out
+/// so they vectorize.
 @inline(__always)
 private func broadcastRow<T>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>,
-                             _ o: Int, _ ia: Int, _ ib: Int, _ n: Int, _ sa: Int, _ sb: Int, _ f: (T, T) -> T) {
-    let ap = a + ia, bp = b + ib, op = out + o
+                             _ n: Int, _ sa: Int, _ sb: Int, _ f: (T, T) -> T) {
     if sa == 1 && sb == 1 {
-        for j in 0..<n { op[j] = f(ap[j], bp[j]) }
+        for j in 0..<n { out[j] = f(a[j], b[j]) }
     } else if sa == 1 && sb == 0 {
-        let bv = bp[0]
-        for j in 0..<n { op[j] = f(ap[j], bv) }
+        let bv = b[0]
+        for j in 0..<n { out[j] = f(a[j], bv) }
     } else if sa == 0 && sb == 1 {
-        let av = ap[0]
-        for j in 0..<n { op[j] = f(av, bp[j]) }
+        let av = a[0]
+        for j in 0..<n { out[j] = f(av, b[j]) }
     } else {
-        for j in 0..<n { op[j] = f(ap[j * sa], bp[j * sb]) }
+        for j in 0..<n { out[j] = f(a[j * sa], b[j * sb]) }
     }
 }
 
-@inline(__always)
-private func broadcastMap<T>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>,
-                             _ layout: BroadcastLayout, _ f: (T, T) -> T) {
-    forEachBroadcastRow(layout) { o, ia, ib, n, sa, sb in broadcastRow(a, b, out, o, ia, ib, n, sa, sb, f) }
-}
-
-private func binaryForward<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
-                                         _ out: UnsafeMutablePointer<T>, _ layout: BroadcastLayout) {
+/// One row of a binary op.
+private func binaryRow<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+                                     _ out: UnsafeMutablePointer<T>, _ n: Int, _ sa: Int, _ sb: Int) {
     switch op {
-    case .add: broadcastMap(a, b, out, layout) { $0 + $1 }
-    case .subtract: broadcastMap(a, b, out, layout) { $0 - $1 }
-    case .multiply: broadcastMap(a, b, out, layout) { $0 * $1 }
-    case .divide: broadcastMap(a, b, out, layout) { $0 / $1 }
-    case .maximum: broadcastMap(a, b, out, layout) { $0.isNaN || $0 > $1 ? $0 : $1 }
-    case .minimum: broadcastMap(a, b, out, layout) { $0.isNaN || $0 < $1 ? $0 : $1 }
-    case .power: broadcastMap(a, b, out, layout) { T.pow($0, $1) }
+    case .add: broadcastRow(a, b, out, n, sa, sb) { $0 + $1 }
+    case .subtract: broadcastRow(a, b, out, n, sa, sb) { $0 - $1 }
+    case .multiply: broadcastRow(a, b, out, n, sa, sb) { $0 * $1 }
+    case .divide: broadcastRow(a, b, out, n, sa, sb) { $0 / $1 }
+    case .maximum: broadcastRow(a, b, out, n, sa, sb) { $0.isNaN || $0 > $1 ? $0 : $1 }
+    case .minimum: broadcastRow(a, b, out, n, sa, sb) { $0.isNaN || $0 < $1 ? $0 : $1 }
+    case .power: broadcastRow(a, b, out, n, sa, sb) { T.pow($0, $1) }
     }
 }
 
-/// Writes the two partials of a binary op at output shape. Each partial is a
-/// function of (a, b, g) mapped like a forward op with g riding along at the
-/// output's own (dense) offset.
-private func binaryPartials<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
-                                          _ g: UnsafeMutablePointer<T>, _ gradA: UnsafeMutablePointer<T>?,
-                                          _ gradB: UnsafeMutablePointer<T>?, _ layout: BroadcastLayout) {
+/// One row of the two partials of a binary op at output shape: each is a
+/// function of (a, b, g), with g and the outputs dense.
+private func binaryPartialsRow<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+                                             _ g: UnsafeMutablePointer<T>, _ gradA: UnsafeMutablePointer<T>?,
+                                             _ gradB: UnsafeMutablePointer<T>?, _ n: Int, _ sa: Int, _ sb: Int) {
     @inline(__always)
-    func partial(_ out: UnsafeMutablePointer<T>?, _ f: @escaping (T, T, T) -> T) {
+    func partial(_ out: UnsafeMutablePointer<T>?, _ f: (T, T, T) -> T) {
         guard let out else { return }
-        forEachBroadcastRow(layout) { o, ia, ib, n, sa, sb in
-            for j in 0..<n { out[o + j] = f(a[ia + j * sa], b[ib + j * sb], g[o + j]) }
-        }
+        for j in 0..<n { out[j] = f(a[j * sa], b[j * sb], g[j]) }
     }
     switch op {
     case .add:

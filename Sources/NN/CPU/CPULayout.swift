@@ -17,23 +17,43 @@ extension CPUBackend {
         precondition(extent(srcView).lowerBound >= 0 && extent(srcView).upperBound < sb.count
                      && extent(dstView).lowerBound >= 0 && extent(dstView).upperBound < db.count,
                      "CPUBackend.copyStrided: shape \(shape) walks outside the buffers (\(sb.count) -> \(db.count))")
+        // The element loops sit in these closure literals, so each compiles
+        // to a tight loop over locals; only the per-row call is indirect.
+        func add<T: CPUScalar>(_: T.Type) {
+            let src = sb.pointer(T.self), dst = db.pointer(T.self)
+            forEachStridedRow(srcView, dstView, shape) { so, dO, n, ss, ds in
+                let s = src + so, d = dst + dO
+                for j in 0..<n { d[j * ds] += s[j * ss] }
+            }
+        }
+        func move<T>(_: T.Type) {
+            let src = sb.pointer(T.self), dst = db.pointer(T.self)
+            forEachStridedRow(srcView, dstView, shape) { so, dO, n, ss, ds in
+                let s = src + so, d = dst + dO
+                if ss == 1 && ds == 1 {
+                    d.update(from: s, count: n)
+                } else {
+                    for j in 0..<n { d[j * ds] = s[j * ss] }
+                }
+            }
+        }
         switch (sb.dtype, accumulate) {
-        case (.float64, true): stridedLoop(sb.pointer(Double.self), srcView, db.pointer(Double.self), dstView, shape) { $0 += $1 }
-        case (.float32, true): stridedLoop(sb.pointer(Float.self), srcView, db.pointer(Float.self), dstView, shape) { $0 += $1 }
-        case (.float64, false): stridedLoop(sb.pointer(UInt64.self), srcView, db.pointer(UInt64.self), dstView, shape) { $0 = $1 }
-        default: stridedLoop(sb.pointer(UInt32.self), srcView, db.pointer(UInt32.self), dstView, shape) { $0 = $1 }
+        case (.float64, true): add(Double.self)
+        case (_, true): add(Float.self)
+        case (.float64, false): move(UInt64.self)  // bit patterns: no float conversion
+        case (_, false): move(UInt32.self)
         }
     }
 }
 
-/// Applies `move(&dst, src)` over every index of `shape`, innermost axis in
-/// the inner loop, outer rows spread over the cores.
+/// Calls body(srcOffset, dstOffset, length, srcStep, dstStep) for every row
+/// (innermost axis) of `shape`, rows spread over the cores.
 @inline(__always)
-private func stridedLoop<T>(_ src: UnsafeMutablePointer<T>, _ sv: StridedView, _ dst: UnsafeMutablePointer<T>,
-                            _ dv: StridedView, _ shape: [Int], _ move: (inout T, T) -> Void) {
+private func forEachStridedRow(_ sv: StridedView, _ dv: StridedView, _ shape: [Int],
+                               _ body: (Int, Int, Int, Int, Int) -> Void) {
     let rank = shape.count
     if rank == 0 {
-        move(&dst[dv.offset], src[sv.offset])
+        body(sv.offset, dv.offset, 1, 1, 1)
         return
     }
     let last = shape[rank - 1], ss = sv.strides[rank - 1], ds = dv.strides[rank - 1]
@@ -47,12 +67,7 @@ private func stridedLoop<T>(_ src: UnsafeMutablePointer<T>, _ sv: StridedView, _
                 so += i * sv.strides[axis]
                 dO += i * dv.strides[axis]
             }
-            let s = src + so, d = dst + dO
-            if ss == 1 && ds == 1 {
-                for j in 0..<last { move(&d[j], s[j]) }
-            } else {
-                for j in 0..<last { move(&d[j * ds], s[j * ss]) }
-            }
+            body(so, dO, last, ss, ds)
         }
     }
 }
