@@ -90,7 +90,8 @@ public protocol ElementwiseOps: AnyObject {
     func unary(_ op: UnaryOp, _ x: DeviceBuffer, out: DeviceBuffer, count: Int)
 
     /// gradX[i] = gradOut[i] * op'(x[i]), where `y` holds op(x) from the
-    /// forward pass (sigmoid, tanh, exp, sqrt and ELU read y; the others x).
+    /// forward pass (sigmoid, tanh, exp, sqrt, reciprocal and ELU read y; the
+    /// others x).
     func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, y: DeviceBuffer, gradOut: DeviceBuffer,
                        gradX: DeviceBuffer, count: Int)
 

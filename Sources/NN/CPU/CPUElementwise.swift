@@ -160,7 +160,8 @@ private func unaryDerivative<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePoin
         map3(x, y, g, out, n) { _, _, g in g * c }
     case .power(let p):
         let p = T(p)
-        map3(x, y, g, out, n) { x, _, g in g * p * T.pow(x, p - 1) }
+        // d/dx x^0 is 0 everywhere (pow(0, -1) would make it 0 * inf).
+        if p == 0 { map3(x, y, g, out, n) { _, _, _ in 0 } } else { map3(x, y, g, out, n) { x, _, g in g * p * T.pow(x, p - 1) } }
     case .clamp(let lo, let hi):
         let lo = T(lo), hi = T(hi)
         map3(x, y, g, out, n) { x, _, g in x >= lo && x <= hi ? g : 0 }

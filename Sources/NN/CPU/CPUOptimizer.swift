@@ -43,15 +43,18 @@ extension CPUBackend {
         func run<T: CPUScalar>(_: T.Type) {
             let p = bufs[0].pointer(T.self), g = bufs[1].pointer(T.self)
             let mp = bufs[2].pointer(T.self), vp = bufs[3].pointer(T.self)
-            let b1 = T(h.beta1), b2 = T(h.beta2), eps = T(h.epsilon), wd = T(h.weightDecay)
+            // 1 - beta in Double before rounding: 1 - Float(0.999) is off by
+            // 1e-5 relative, which would bias v.
+            let b1 = T(h.beta1), b2 = T(h.beta2), oneMinusB1 = T(1 - h.beta1), oneMinusB2 = T(1 - h.beta2)
+            let eps = T(h.epsilon), wd = T(h.weightDecay)
             let stepSize = T(h.learningRate / correction1), rootCorrection2 = T(correction2.squareRoot())
             let decay = T(1 - h.learningRate * h.weightDecay), decoupled = h.decoupledWeightDecay
             parallelFor(count) { r in
                 for i in r {
                     var grad = g[i]
                     if decoupled { p[i] *= decay } else { grad += wd * p[i] }
-                    mp[i] = b1 * mp[i] + (1 - b1) * grad
-                    vp[i] = b2 * vp[i] + (1 - b2) * grad * grad
+                    mp[i] = b1 * mp[i] + oneMinusB1 * grad
+                    vp[i] = b2 * vp[i] + oneMinusB2 * grad * grad
                     p[i] -= stepSize * mp[i] / (vp[i].squareRoot() / rootCorrection2 + eps)
                 }
             }

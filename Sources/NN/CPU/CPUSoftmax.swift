@@ -113,8 +113,10 @@ private func softmaxRows<T: CPUScalar>(_ x: UnsafeMutablePointer<T>, _ out: Unsa
         var sum: T = 0
         if log {
             for a in 0..<v.axis { sum += T.exp(x[base + a * stride] - m) }
-            let shift = m + T.log(sum)
-            for a in 0..<v.axis { out[base + a * stride] = x[base + a * stride] - shift }
+            // (x - m) - log(sum), not x - (m + log(sum)): with large logits
+            // the latter rounds log(sum) to the spacing of floats near m.
+            let logSum = T.log(sum)
+            for a in 0..<v.axis { out[base + a * stride] = (x[base + a * stride] - m) - logSum }
         } else {
             for a in 0..<v.axis {
                 let e = T.exp(x[base + a * stride] - m)

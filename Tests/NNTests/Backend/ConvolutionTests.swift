@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 /// conv2d forward and both backwards against direct float64 loops.
 final class ConvolutionTests: XCTestCase {

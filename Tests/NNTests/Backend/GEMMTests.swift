@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 /// GEMM against a float64 triple loop over the whole C buffer (cells outside
 /// the m x n block must be left alone).

@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 /// Max and average pooling against direct float64 loops with PyTorch's
 /// semantics (floor mode; padding is -inf for max; for average it counts as

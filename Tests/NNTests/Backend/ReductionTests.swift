@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 final class ReductionTests: XCTestCase {
     static let shape = [3, 4, 5]

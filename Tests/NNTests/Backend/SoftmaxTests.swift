@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import NN
+import NN
 
 final class SoftmaxTests: XCTestCase {
     /// Softmax (or log-softmax) along the middle axis of `view`, in float64
@@ -148,6 +148,13 @@ final class SoftmaxTests: XCTestCase {
                                         probs: probs, rows: 1, classes: 4, labelSmoothing: 0.3)
         assertClose(try download(losses, as: Float.self), [Foundation.log(4)], relTol: 1e-6, absTol: 0)
         XCTAssertEqual(try download(probs, as: Float.self), [0.25, 0.25, 0.25, 0.25])
+        // Huge equal logits: loss = log 2 to float32 precision (the row max
+        // must be subtracted before the log-sum is added back).
+        let losses2 = testBackend.makeBuffer(count: 1, dtype: .float32)
+        testBackend.softmaxCrossEntropy(logits: floatBuffer([1000, 1000]), labels: makeBuffer([Int32(0)]), losses: losses2,
+                                        probs: testBackend.makeBuffer(count: 2, dtype: .float32), rows: 1, classes: 2,
+                                        labelSmoothing: 0)
+        assertClose(try download(losses2, as: Float.self), [Foundation.log(2)], relTol: 1e-6, absTol: 0)
     }
 
     func testSoftmaxCrossEntropyBackward() throws {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 /// The backend under test.
 var testBackend: CPUBackend { CPUBackend.shared }
