@@ -6,8 +6,9 @@
 final class GradNode {
     let name: String
     let shape: [Int]
-    let parents: [GradNode?]
-    let backward: ((Tensor) -> [Tensor?])?
+    private(set) var parents: [GradNode?]
+    private(set) var backward: ((Tensor) -> [Tensor?])?
+    let isLeaf: Bool
     var grad: Tensor?
 
     init(name: String, shape: [Int], parents: [GradNode?], backward: ((Tensor) -> [Tensor?])?) {
@@ -15,9 +16,25 @@ final class GradNode {
         self.shape = shape
         self.parents = parents
         self.backward = backward
+        isLeaf = backward == nil
     }
 
-    var isLeaf: Bool { backward == nil }
+    /// Frees the graph behind this node iteratively. Left to ARC, each node
+    /// would be released from inside its child's deinit, one stack frame per
+    /// level: an RNN unrolled over a long sequence overflows the stack. Here
+    /// every node this one solely owns is detached from its own parents (and
+    /// its closure, which captures its inputs) before it is released.
+    deinit {
+        var pending = parents.compactMap { $0 }
+        parents = []
+        backward = nil
+        while var node = pending.popLast() {
+            guard isKnownUniquelyReferenced(&node) else { continue }
+            pending.append(contentsOf: node.parents.compactMap { $0 })
+            node.parents = []
+            node.backward = nil
+        }
+    }
 }
 
 /// Gradient recording on or off for the current task (and thread).

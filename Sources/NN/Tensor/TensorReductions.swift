@@ -9,10 +9,10 @@ extension Tensor {
         return out
     }
 
-    /// The sum over `axes` (all axes when empty).
+    /// The sum over `axes` (all axes when empty, as PyTorch's sum(dim=[])).
     public func sum(axes: [Int], keepDims: Bool = false) -> Tensor {
         precondition(dtype.isFloatingPoint, "sum: needs a float tensor, got \(dtype) \(shape)")
-        let reduced = Set(axes.map { normalizedAxis($0, "sum") })
+        let reduced = axes.isEmpty ? Set(0..<rank) : Set(axes.map { normalizedAxis($0, "sum") })
         let kept = (0..<rank).map { reduced.contains($0) ? 1 : shape[$0] }
         // Runs of adjacent reduced axes become one axis, so each run is a
         // single backend pass.
@@ -40,8 +40,9 @@ extension Tensor {
 
     public func sum(axis: Int, keepDims: Bool = false) -> Tensor { sum(axes: [axis], keepDims: keepDims) }
 
+    /// The mean over `axes` (all axes when empty, as `sum`).
     public func mean(axes: [Int], keepDims: Bool = false) -> Tensor {
-        let reduced = Set(axes.map { normalizedAxis($0, "mean") })
+        let reduced = axes.isEmpty ? Set(0..<rank) : Set(axes.map { normalizedAxis($0, "mean") })
         let n = reduced.map { shape[$0] }.reduce(1, *)
         return sum(axes: axes, keepDims: keepDims) * (1 / Double(n))
     }
@@ -80,7 +81,7 @@ extension Tensor {
         keptShape[a] = 1
         let values = emptyLike(keptShape)
         backend.gather(buffer, indices: indices.buffer, out: values.buffer, view: view, indexCount: 1)
-        var outShape = shape
+        var outShape = keptShape
         if !keepDims { outShape.remove(at: a) }
         let result = withNoGrad { values.reshaped(outShape) }
         let inputShape = shape
