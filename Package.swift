@@ -28,7 +28,7 @@ let package = Package(
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
         .target(
             name: "NN",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "COpenCL"],
             path: "Sources/NN",
             swiftSettings: swiftSettings),
         .executableTarget(
