@@ -26,9 +26,27 @@ let package = Package(
         .systemLibrary(
             name: "COpenCL", path: "Sources/COpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        // OpenCL C sources, embedded as byte arrays (see Kernels/README.md).
+        .target(
+            name: "Kernels",
+            path: "Kernels",
+            exclude: ["README.md"],
+            resources: [
+                .embedInCode("common.cl"),
+                .embedInCode("gemm.cl"),
+                .embedInCode("elementwise.cl"),
+                .embedInCode("reduce.cl"),
+                .embedInCode("softmax.cl"),
+                .embedInCode("conv.cl"),
+                .embedInCode("pool.cl"),
+                .embedInCode("random.cl"),
+                .embedInCode("optim.cl"),
+                .embedInCode("layout.cl"),
+            ],
+            swiftSettings: swiftSettings),
         .target(
             name: "NN",
-            dependencies: ["CBLAS", "COpenCL"],
+            dependencies: ["CBLAS", "COpenCL", "Kernels"],
             path: "Sources/NN",
             swiftSettings: swiftSettings),
         .executableTarget(

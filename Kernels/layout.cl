@@ -1,0 +1,43 @@
+// Data movement: the strided copy behind transpose/slice/concat/broadcast,
+// and dtype conversions.
+
+// dst[dstView(index)] (+)= src[srcView(index)] for every index of shape.
+#define STRIDED(NAME, TYPE, OP) \
+kernel void NAME(global const TYPE* restrict src, const int srcOffset, const int8 srcStrides8, \
+                 global TYPE* restrict dst, const int dstOffset, const int8 dstStrides8, \
+                 const int rank, const int8 shape8, const int n) { \
+    int i = get_global_id(0); \
+    if (i >= n) return; \
+    UNPACK8(shape8, shape); \
+    UNPACK8(srcStrides8, ss); \
+    UNPACK8(dstStrides8, ds); \
+    int s = srcOffset, d = dstOffset; \
+    for (int k = rank - 1; k >= 0; --k) { \
+        const int idx = i % shape[k]; \
+        i /= shape[k]; \
+        s += idx * ss[k]; \
+        d += idx * ds[k]; \
+    } \
+    dst[d] OP src[s]; \
+}
+
+STRIDED(copy_strided_32, uint, =)
+STRIDED(add_strided, T, +=)
+#if NN_FP64
+STRIDED(copy_strided_64, ulong, =)
+#endif
+
+#define CONVERT(NAME, FROM, TO) \
+kernel void NAME(global const FROM* restrict src, global TO* restrict dst, const int n) { \
+    const int i = get_global_id(0); \
+    if (i < n) dst[i] = (TO)src[i]; \
+}
+
+CONVERT(convert_int_float, int, float)
+CONVERT(convert_float_int, float, int)
+#if NN_FP64
+CONVERT(convert_float_double, float, double)
+CONVERT(convert_double_float, double, float)
+CONVERT(convert_int_double, int, double)
+CONVERT(convert_double_int, double, int)
+#endif

@@ -1,0 +1,164 @@
+import COpenCL
+import Foundation
+
+/// The OpenCL backend: every op is a kernel enqueued on one in-order queue.
+/// Nothing waits except `download` and `synchronize`; buffers stay on the
+/// device and are pooled.
+///
+/// Errors from enqueued work cannot be thrown by the op that queued it (ops
+/// are non-throwing so tensor code reads like math). The first such error is
+/// kept and thrown by the next `download` or `synchronize`, as CUDA does
+/// with its sticky errors; the ops after it are skipped.
+///
+/// One backend is used from one thread at a time.
+public final class OpenCLBackend: Backend {
+    public let info: OpenCLDeviceInfo
+    let context: cl_context
+    let queue: cl_command_queue
+    let pool = OpenCLBufferPool()
+    let programs: OpenCLPrograms
+    private var pendingError: Error?
+
+    /// A backend on `device` (see `OpenCLDevices.all()`).
+    public init(device: OpenCLDeviceInfo, cache: Bool = true) throws {
+        info = device
+        var status: cl_int = 0
+        var deviceID: cl_device_id? = device.deviceID
+        guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
+            throw OpenCLError.call(operation: "clCreateContext(\(device.name))", code: status)
+        }
+        guard let queue = clCreateCommandQueue(context, device.deviceID, 0, &status), status == CL_SUCCESS else {
+            clReleaseContext(context)
+            throw OpenCLError.call(operation: "clCreateCommandQueue(\(device.name))", code: status)
+        }
+        self.context = context
+        self.queue = queue
+        programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment() : nil)
+    }
+
+    deinit {
+        clFinish(queue)
+        pool.drain()
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    public var name: String { "\(info.spec) (\(info.name))" }
+    public var supportsFloat64: Bool { info.supportsFloat64 }
+
+    /// Programs compiled from source in this process, and loaded from the
+    /// on-disk binary cache.
+    public var programsCompiled: Int { programs.compiledFromSource }
+    public var programsLoadedFromCache: Int { programs.loadedFromCache }
+    /// cl_mem objects created through the driver so far (the pool serves the
+    /// rest).
+    public var driverAllocations: Int { pool.driverAllocations }
+
+    /// Keeps the first asynchronous error for the next synchronization.
+    func record(_ error: Error) {
+        if pendingError == nil { pendingError = error }
+    }
+
+    var hasPendingError: Bool { pendingError != nil }
+
+    // MARK: Memory
+
+    public func makeBuffer(count: Int, dtype: DType) -> DeviceBuffer {
+        precondition(count >= 0, "OpenCLBackend.makeBuffer: negative count \(count)")
+        let bytes = max(count * dtype.byteSize, 4)
+        if let mem = pool.take(byteSize: bytes) {
+            return OpenCLBuffer(count: count, dtype: dtype, mem: mem, byteSize: bytes, pool: pool)
+        }
+        var status: cl_int = 0
+        var mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+        if mem == nil || status != CL_SUCCESS {
+            // Give the pool's memory back to the driver and try once more.
+            pool.drain()
+            mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+        }
+        guard let mem, status == CL_SUCCESS else {
+            preconditionFailure("OpenCLBackend.makeBuffer: \(OpenCLError.call(operation: "clCreateBuffer(\(bytes) bytes) on \(info.name)", code: status))")
+        }
+        pool.noteDriverAllocation()
+        return OpenCLBuffer(count: count, dtype: dtype, mem: mem, byteSize: bytes, pool: pool)
+    }
+
+    func cl(_ buffer: DeviceBuffer, _ op: StaticString) -> OpenCLBuffer {
+        guard let b = buffer as? OpenCLBuffer else {
+            preconditionFailure("OpenCLBackend.\(op): buffer of type \(type(of: buffer)) belongs to another backend")
+        }
+        return b
+    }
+
+    public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, offset: Int) {
+        let b = cl(buffer, "upload")
+        precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
+                     "OpenCLBackend.upload: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
+        guard bytes.count > 0, pendingError == nil else { return }
+        // Blocking write: the host memory is only borrowed for this call.
+        let status = clEnqueueWriteBuffer(queue, b.mem, cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
+                                          bytes.baseAddress, 0, nil, nil)
+        if status != CL_SUCCESS { record(OpenCLError.call(operation: "clEnqueueWriteBuffer", code: status)) }
+    }
+
+    public func download(_ buffer: DeviceBuffer, offset: Int, into bytes: UnsafeMutableRawBufferPointer) throws {
+        let b = cl(buffer, "download")
+        precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
+                     "OpenCLBackend.download: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
+        try throwPending()
+        guard bytes.count > 0 else { return try synchronize() }
+        let status = clEnqueueReadBuffer(queue, b.mem, cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
+                                         bytes.baseAddress, 0, nil, nil)
+        try check(status, "clEnqueueReadBuffer on \(info.name)")
+    }
+
+    public func synchronize() throws {
+        try throwPending()
+        try check(clFinish(queue), "clFinish on \(info.name)")
+    }
+
+    private func throwPending() throws {
+        if let error = pendingError {
+            pendingError = nil
+            throw error
+        }
+    }
+
+    public func copy(_ src: DeviceBuffer, srcOffset: Int, to dst: DeviceBuffer, dstOffset: Int, count: Int) {
+        let s = cl(src, "copy"), d = cl(dst, "copy")
+        precondition(s.dtype == d.dtype, "OpenCLBackend.copy: \(s.dtype) to \(d.dtype)")
+        precondition(srcOffset >= 0 && dstOffset >= 0 && srcOffset + count <= s.count && dstOffset + count <= d.count,
+                     "OpenCLBackend.copy: \(count) elements from \(srcOffset) of \(s.count) to \(dstOffset) of \(d.count)")
+        guard count > 0, pendingError == nil else { return }
+        let size = s.dtype.byteSize
+        let status = clEnqueueCopyBuffer(queue, s.mem, d.mem, srcOffset * size, dstOffset * size, count * size, 0, nil, nil)
+        if status != CL_SUCCESS { record(OpenCLError.call(operation: "clEnqueueCopyBuffer", code: status)) }
+    }
+
+    public func fill(_ buffer: DeviceBuffer, value: Double, offset: Int, count: Int) {
+        let b = cl(buffer, "fill")
+        precondition(offset >= 0 && offset + count <= b.count, "OpenCLBackend.fill: \(count) elements at \(offset) of \(b.count)")
+        guard count > 0, pendingError == nil else { return }
+        func enqueue<T>(_ pattern: T) {
+            var p = pattern
+            let size = MemoryLayout<T>.size
+            let status = clEnqueueFillBuffer(queue, b.mem, &p, size, offset * size, count * size, 0, nil, nil)
+            if status != CL_SUCCESS { record(OpenCLError.call(operation: "clEnqueueFillBuffer", code: status)) }
+        }
+        switch b.dtype {
+        case .float32: enqueue(Float(value))
+        case .float64: enqueue(value)
+        case .int32: enqueue(Int32(value))
+        }
+    }
+
+    public func convert(_ src: DeviceBuffer, to dst: DeviceBuffer, count: Int) {
+        let s = cl(src, "convert"), d = cl(dst, "convert")
+        precondition(count <= s.count && count <= d.count, "OpenCLBackend.convert: \(count) elements of \(s.count) -> \(d.count)")
+        if s.dtype == d.dtype { return copy(src, srcOffset: 0, to: dst, dstOffset: 0, count: count) }
+        func typeName(_ t: DType) -> String { t == .float32 ? "float" : t == .float64 ? "double" : "int" }
+        let dtype: DType = s.dtype == .float64 || d.dtype == .float64 ? .float64 : .float32
+        launch(.layout, "convert_\(typeName(s.dtype))_\(typeName(d.dtype))", dtype: dtype, global: count,
+               .buffer(s), .buffer(d), .int(count))
+    }
+}

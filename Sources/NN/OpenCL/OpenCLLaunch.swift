@@ -1,0 +1,88 @@
+import COpenCL
+
+/// One kernel argument.
+enum KernelArgument {
+    case buffer(DeviceBuffer?)
+    case int(Int)
+    /// A scalar of the program's float type T (float or double).
+    case scalar(Double)
+    case float(Float)
+    case uint(UInt32)
+    /// Up to 8 ints as an int8 vector (shapes and strides); unused lanes 0.
+    case int8([Int])
+    /// `bytes` of local memory.
+    case local(Int)
+}
+
+extension OpenCLBackend {
+    /// Enqueues kernel `name` of `family` built for `dtype` over a 1-D range
+    /// of `global` work-items (rounded up to the local size; kernels check
+    /// their bounds).
+    func launch(_ family: KernelFamily, _ name: String, dtype: DType, global: Int, local: Int? = nil,
+                _ arguments: KernelArgument...) {
+        launch(family, name, dtype: dtype, global: [global], local: local.map { [$0] }, arguments)
+    }
+
+    /// The n-D form: `global` and `local` have one entry per dimension.
+    func launch(_ family: KernelFamily, _ name: String, dtype: DType, global: [Int], local: [Int]?,
+                _ arguments: [KernelArgument]) {
+        guard !hasPendingError, global.allSatisfy({ $0 > 0 }) else { return }
+        do {
+            let kernel = try programs.kernel(family, name, dtype: dtype)
+            for (index, argument) in arguments.enumerated() {
+                try setArgument(kernel, index, argument, dtype: dtype, name: name)
+            }
+            var globalSize = global
+            if let local {
+                for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
+            }
+            let status: cl_int = globalSize.withUnsafeBufferPointer { g in
+                if let local {
+                    return local.withUnsafeBufferPointer { l in
+                        clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, l.baseAddress, 0, nil, nil)
+                    }
+                }
+                return clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, nil, 0, nil, nil)
+            }
+            try check(status, "clEnqueueNDRangeKernel(\(name), global \(globalSize), local \(local.map { "\($0)" } ?? "auto"))")
+        } catch {
+            record(error)
+        }
+    }
+
+    private func setArgument(_ kernel: cl_kernel, _ index: Int, _ argument: KernelArgument, dtype: DType, name: String) throws {
+        let i = cl_uint(index)
+        let status: cl_int
+        switch argument {
+        case .buffer(let buffer):
+            var mem: cl_mem? = buffer.map { cl($0, "launch").mem }
+            status = clSetKernelArg(kernel, i, MemoryLayout<cl_mem?>.size, &mem)
+        case .int(let value):
+            precondition(value >= Int(Int32.min) && value <= Int(Int32.max), "OpenCLBackend.\(name): argument \(value) exceeds 32 bits")
+            var v = Int32(value)
+            status = clSetKernelArg(kernel, i, 4, &v)
+        case .scalar(let value):
+            if dtype == .float64 {
+                var v = value
+                status = clSetKernelArg(kernel, i, 8, &v)
+            } else {
+                var v = Float(value)
+                status = clSetKernelArg(kernel, i, 4, &v)
+            }
+        case .float(let value):
+            var v = value
+            status = clSetKernelArg(kernel, i, 4, &v)
+        case .uint(let value):
+            var v = value
+            status = clSetKernelArg(kernel, i, 4, &v)
+        case .int8(let values):
+            precondition(values.count <= 8, "OpenCLBackend.\(name): rank \(values.count) exceeds the 8 axes kernels support")
+            var v = [Int32](repeating: 0, count: 8)
+            for (k, value) in values.enumerated() { v[k] = Int32(value) }
+            status = clSetKernelArg(kernel, i, 32, &v)
+        case .local(let bytes):
+            status = clSetKernelArg(kernel, i, bytes, nil)
+        }
+        try check(status, "clSetKernelArg(\(name), argument \(index))")
+    }
+}
