@@ -1,1 +1,77 @@
-// conv kernels: being written.
+// Convolution as im2col + GEMM over the whole batch: the column matrix has
+// one row per (input channel, kernel tap) and one column per (image, output
+// pixel), so each pass is a single large GEMM.
+//
+// Geometry arguments, in this order everywhere:
+//   N, C, H, W (input), outC, kh, kw, sh, sw, ph, pw, dh, dw, outH, outW
+
+#define GEOMETRY const int N, const int C, const int H, const int W, const int outC, const int kh, const int kw, \
+                 const int sh, const int sw, const int ph, const int pw, const int dh, const int dw, \
+                 const int outH, const int outW
+
+// col[(c, i, j), (n, oh, ow)] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
+// (0 outside the image). With `transposed`, col is stored [(n, oh, ow), (c, i, j)],
+// which the filter gradient's GEMM reads without a transposed operand.
+kernel void im2col(global const T* restrict x, global T* restrict col, const int transposed, GEOMETRY) {
+    const int columns = N * outH * outW, patch = C * kh * kw;
+    const int e = get_global_id(0);
+    if (e >= columns * patch) return;
+    const int row = e / columns, column = e % columns;
+    const int j = row % kw, i = (row / kw) % kh, c = row / (kw * kh);
+    const int ow = column % outW, oh = (column / outW) % outH, n = column / (outW * outH);
+    const int h = oh * sh - ph + i * dh, w = ow * sw - pw + j * dw;
+    const T value = (h >= 0 && h < H && w >= 0 && w < W) ? x[((n * C + c) * H + h) * W + w] : (T)0;
+    col[transposed ? column * patch + row : e] = value;
+}
+
+// The adjoint of im2col: each input pixel sums the column entries that read
+// it (a gather, so no atomics and a deterministic order).
+kernel void col2im(global const T* restrict col, global T* restrict x, GEOMETRY) {
+    const int e = get_global_id(0);
+    if (e >= N * C * H * W) return;
+    const int w = e % W, h = (e / W) % H, c = (e / (W * H)) % C, n = e / (W * H * C);
+    const int columns = N * outH * outW;
+    T sum = (T)0;
+    for (int i = 0; i < kh; ++i) {
+        const int hh = h + ph - i * dh;
+        if (hh < 0 || hh % sh != 0) continue;
+        const int oh = hh / sh;
+        if (oh >= outH) continue;
+        for (int j = 0; j < kw; ++j) {
+            const int ww = w + pw - j * dw;
+            if (ww < 0 || ww % sw != 0) continue;
+            const int ow = ww / sw;
+            if (ow >= outW) continue;
+            sum += col[((c * kh + i) * kw + j) * columns + (n * outH + oh) * outW + ow];
+        }
+    }
+    x[e] = sum;
+}
+
+// out[n, c, p] = product[c, n * P + p] + bias[c] (P = outH * outW).
+kernel void conv_scatter_output(global const T* restrict product, global const T* restrict bias, const int hasBias,
+                                global T* restrict out, const int N, const int outC, const int P) {
+    const int e = get_global_id(0);
+    if (e >= N * outC * P) return;
+    const int p = e % P, c = (e / P) % outC, n = e / (P * outC);
+    const T value = product[c * N * P + n * P + p];
+    out[e] = hasBias ? value + bias[c] : value;
+}
+
+// gathered[c, n * P + p] = gradOut[n, c, p]: the layout the GEMMs want.
+kernel void conv_gather_grad(global const T* restrict gradOut, global T* restrict gathered, const int N,
+                             const int outC, const int P) {
+    const int e = get_global_id(0);
+    if (e >= N * outC * P) return;
+    const int p = e % P, n = (e / P) % N, c = e / (P * N);
+    gathered[e] = gradOut[(n * outC + c) * P + p];
+}
+
+// gradBias[c] = sum of gathered row c (length L), one work-item per channel.
+kernel void conv_bias_grad(global const T* restrict gathered, global T* restrict gradBias, const int outC, const int L) {
+    const int c = get_global_id(0);
+    if (c >= outC) return;
+    T sum = (T)0;
+    for (int l = 0; l < L; ++l) sum += gathered[c * L + l];
+    gradBias[c] = sum;
+}

@@ -1,1 +1,119 @@
-// pool kernels: being written.
+// 2-D max and average pooling over NCHW planes, PyTorch's geometry (floor
+// mode). Forward: one work-item per output. Backward: one work-item per
+// input element, summing over the windows that cover it in row-major window
+// order, so results are deterministic and round as on the CPU backend.
+//
+// geom = (inHeight, inWidth, outHeight, outWidth, kernelH, kernelW, strideH,
+// strideW); padH and padW follow it.
+
+#define POOL_GEOMETRY \
+    const int inH = geom.s0, inW = geom.s1, outH = geom.s2, outW = geom.s3; \
+    const int kH = geom.s4, kW = geom.s5, sH = geom.s6, sW = geom.s7; \
+    const int pH = padH, pW = padW
+
+// Window of output (oh, ow): [h0, h1) x [w0, w1) clipped to the image, and
+// the divisors of avg_pool2d with and without padding.
+#define POOL_WINDOW(oh, ow) \
+    const int hs = (oh) * sH - pH, he = min(hs + kH, inH + pH); \
+    const int ws = (ow) * sW - pW, we = min(ws + kW, inW + pW); \
+    const int h0 = max(hs, 0), h1 = min(he, inH); \
+    const int w0 = max(ws, 0), w1 = min(we, inW); \
+    const int padded = (he - hs) * (we - ws), real = (h1 - h0) * (w1 - w0)
+
+// The outputs whose windows cover input row h (column w likewise):
+// oh in [first, last].
+inline int first_window(const int h, const int p, const int k, const int s) {
+    return h + p < k ? 0 : (h + p - k) / s + 1;
+}
+inline int last_window(const int h, const int p, const int s, const int count) {
+    return min((h + p) / s, count - 1);
+}
+
+// out = window maximum, indices = h * inWidth + w of the first maximum in
+// row-major order. A NaN wins; as on the CPU, a NaN ends the scan of its
+// window row only, so a NaN in a later row takes over.
+kernel void max_pool_forward(global const T* restrict x, global T* restrict out, global int* restrict indices,
+                             const int n, const int8 geom, const int padH, const int padW) {
+    const int e = get_global_id(0);
+    if (e >= n) return;
+    POOL_GEOMETRY;
+    const int outPlane = outH * outW;
+    const int plane = e / outPlane, rest = e - plane * outPlane;
+    const int oh = rest / outW, ow = rest - oh * outW;
+    POOL_WINDOW(oh, ow);
+    global const T* src = x + (long)plane * inH * inW;
+    T best = -INFINITY;
+    int bestIndex = -1;
+    for (int h = h0; h < h1; ++h) {
+        for (int w = w0; w < w1; ++w) {
+            const T v = src[h * inW + w];
+            if (v > best || isnan(v) || bestIndex < 0) {
+                best = v;
+                bestIndex = h * inW + w;
+                if (isnan(v)) break;
+            }
+        }
+    }
+    out[e] = best;
+    indices[e] = bestIndex;
+}
+
+kernel void max_pool_backward(global const T* restrict gradOut, global const int* restrict indices,
+                              global T* restrict gradInput, const int n, const int8 geom, const int padH,
+                              const int padW) {
+    const int e = get_global_id(0);
+    if (e >= n) return;
+    POOL_GEOMETRY;
+    const int inPlane = inH * inW;
+    const int plane = e / inPlane, pos = e - plane * inPlane;
+    const int h = pos / inW, w = pos - h * inW;
+    const int ohLast = last_window(h, pH, sH, outH), owLast = last_window(w, pW, sW, outW);
+    const int owFirst = first_window(w, pW, kW, sW);
+    const long planeOut = (long)plane * outH * outW;
+    T acc = 0;
+    for (int oh = first_window(h, pH, kH, sH); oh <= ohLast; ++oh) {
+        for (int ow = owFirst; ow <= owLast; ++ow) {
+            const long o = planeOut + oh * outW + ow;
+            if (indices[o] == pos) acc += gradOut[o];
+        }
+    }
+    gradInput[e] = acc;
+}
+
+kernel void avg_pool_forward(global const T* restrict x, global T* restrict out, const int n, const int8 geom,
+                             const int padH, const int padW, const int countIncludePad) {
+    const int e = get_global_id(0);
+    if (e >= n) return;
+    POOL_GEOMETRY;
+    const int outPlane = outH * outW;
+    const int plane = e / outPlane, rest = e - plane * outPlane;
+    const int oh = rest / outW, ow = rest - oh * outW;
+    POOL_WINDOW(oh, ow);
+    global const T* src = x + (long)plane * inH * inW;
+    T sum = 0;
+    for (int h = h0; h < h1; ++h) {
+        for (int w = w0; w < w1; ++w) sum += src[h * inW + w];
+    }
+    out[e] = sum / (T)(countIncludePad ? padded : real);
+}
+
+kernel void avg_pool_backward(global const T* restrict gradOut, global T* restrict gradInput, const int n,
+                              const int8 geom, const int padH, const int padW, const int countIncludePad) {
+    const int e = get_global_id(0);
+    if (e >= n) return;
+    POOL_GEOMETRY;
+    const int inPlane = inH * inW;
+    const int plane = e / inPlane, pos = e - plane * inPlane;
+    const int h = pos / inW, w = pos - h * inW;
+    const int ohLast = last_window(h, pH, sH, outH), owLast = last_window(w, pW, sW, outW);
+    const int owFirst = first_window(w, pW, kW, sW);
+    const long planeOut = (long)plane * outH * outW;
+    T acc = 0;
+    for (int oh = first_window(h, pH, kH, sH); oh <= ohLast; ++oh) {
+        for (int ow = owFirst; ow <= owLast; ++ow) {
+            POOL_WINDOW(oh, ow);
+            acc += gradOut[planeOut + oh * outW + ow] / (T)(countIncludePad ? padded : real);
+        }
+    }
+    gradInput[e] = acc;
+}

@@ -1,1 +1,151 @@
-// reduce kernels: being written.
+// Reductions, argmax, gather and scatter-add along the middle axis of an
+// [outer, axis, inner] view.
+//
+// Contiguous rows (inner == 1): one work-group per row, each work-item
+// folding a strided slice of the row, then a tree reduction in local memory
+// (the local size must be a power of two; rows shorter than the group leave
+// work-items with the identity). Float32 sums accumulate in double where the
+// device has it, as the CPU backend does, else with Kahan compensation.
+// Strided rows (inner > 1): one work-item per output, looping over the axis
+// in order (the CPU backend's order, so sums round the same way).
+
+#if NN_FP64
+typedef double ACC;
+#else
+typedef float ACC;
+#endif
+
+// NaN wins, then the larger (smaller) value; on ties the earlier operand.
+inline T max_nan(const T a, const T b) { return isnan(a) ? a : (isnan(b) || b > a ? b : a); }
+inline T min_nan(const T a, const T b) { return isnan(a) ? a : (isnan(b) || b < a ? b : a); }
+
+// The sum of src[a] for a = first, first + step, ... below axis: in double
+// where the device has it, else compensated (Kahan) in float.
+inline ACC slice_sum(global const T* src, const int axis, const int first, const int step) {
+    ACC acc = 0;
+#if NN_FP64
+    for (int a = first; a < axis; a += step) acc += (ACC)src[a];
+#else
+    ACC carry = 0;
+    for (int a = first; a < axis; a += step) {
+        const ACC y = (ACC)src[a] - carry;
+        const ACC t = acc + y;
+        carry = (t - acc) - y;
+        acc = t;
+    }
+#endif
+    return acc;
+}
+
+#define ROW_SUM_LIKE(NAME, FINISH) \
+kernel void NAME(global const T* restrict x, global T* restrict out, const int axis, const T scale, \
+                 local ACC* scratch) { \
+    const int row = get_group_id(0); \
+    const int lid = get_local_id(0); \
+    const int lsize = get_local_size(0); \
+    global const T* src = x + (long)row * axis; \
+    scratch[lid] = slice_sum(src, axis, lid, lsize); \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+    for (int s = lsize >> 1; s > 0; s >>= 1) { \
+        if (lid < s) scratch[lid] = scratch[lid] + scratch[lid + s]; \
+        barrier(CLK_LOCAL_MEM_FENCE); \
+    } \
+    if (lid == 0) out[row] = FINISH; \
+}
+
+ROW_SUM_LIKE(reduce_rows_sum, (T)scratch[0])
+ROW_SUM_LIKE(reduce_rows_mean, (T)scratch[0] * scale)
+
+#define ROW_EXTREMUM(NAME, COMBINE, IDENTITY) \
+kernel void NAME(global const T* restrict x, global T* restrict out, const int axis, const T scale, \
+                 local T* scratch) { \
+    const int row = get_group_id(0); \
+    const int lid = get_local_id(0); \
+    const int lsize = get_local_size(0); \
+    global const T* src = x + (long)row * axis; \
+    T best = (IDENTITY); \
+    if (lid < axis) { \
+        best = src[lid]; \
+        for (int a = lid + lsize; a < axis; a += lsize) best = COMBINE(best, src[a]); \
+    } \
+    scratch[lid] = best; \
+    barrier(CLK_LOCAL_MEM_FENCE); \
+    for (int s = lsize >> 1; s > 0; s >>= 1) { \
+        if (lid < s) scratch[lid] = COMBINE(scratch[lid], scratch[lid + s]); \
+        barrier(CLK_LOCAL_MEM_FENCE); \
+    } \
+    if (lid == 0) out[row] = scratch[0]; \
+}
+
+ROW_EXTREMUM(reduce_rows_max, max_nan, -INFINITY)
+ROW_EXTREMUM(reduce_rows_min, min_nan, INFINITY)
+
+// out[o, i] for n = outer * inner outputs.
+#define STRIDED_REDUCE(NAME, INIT, STEP, FINISH) \
+kernel void NAME(global const T* restrict x, global T* restrict out, const int axis, const int inner, \
+                 const int n, const T scale) { \
+    const int oi = get_global_id(0); \
+    if (oi >= n) return; \
+    const int o = oi / inner, i = oi - o * inner; \
+    global const T* src = x + (long)o * axis * inner + i; \
+    T acc = INIT; \
+    for (int a = 0; a < axis; ++a) { const T v = src[(long)a * inner]; STEP; } \
+    out[oi] = FINISH; \
+}
+
+STRIDED_REDUCE(reduce_strided_sum, (T)0, acc += v, acc)
+STRIDED_REDUCE(reduce_strided_mean, (T)0, acc += v, acc * scale)
+STRIDED_REDUCE(reduce_strided_max, -INFINITY, if (a == 0 || v > acc || isnan(v)) acc = v, acc)
+STRIDED_REDUCE(reduce_strided_min, INFINITY, if (a == 0 || v < acc || isnan(v)) acc = v, acc)
+
+// indices[o, i] = the first a maximizing x[o, a, i]; a NaN beats any number.
+kernel void argmax(global const T* restrict x, global int* restrict indices, const int axis, const int inner,
+                   const int n) {
+    const int oi = get_global_id(0);
+    if (oi >= n) return;
+    const int o = oi / inner, i = oi - o * inner;
+    global const T* src = x + (long)o * axis * inner + i;
+    T best = src[0];
+    int bestIndex = 0;
+    for (int a = 1; a < axis; ++a) {
+        const T v = src[(long)a * inner];
+        if (v > best || (isnan(v) && !isnan(best))) { best = v; bestIndex = a; }
+    }
+    indices[oi] = bestIndex;
+}
+
+// out[o, j, i] = x[o, indices[o, j, i], i]; an index out of range gives 0.
+// Elements are copied as bits, so one kernel serves float32 and int32.
+#define GATHER(NAME, TYPE) \
+kernel void NAME(global const TYPE* restrict x, global const int* restrict indices, global TYPE* restrict out, \
+                 const int axis, const int inner, const int indexCount, const int n) { \
+    const int e = get_global_id(0); \
+    if (e >= n) return; \
+    const int o = e / (indexCount * inner), i = e % inner; \
+    const int a = indices[e]; \
+    out[e] = a >= 0 && a < axis ? x[((long)o * axis + a) * inner + i] : (TYPE)0; \
+}
+
+GATHER(gather_32, uint)
+#if NN_FP64
+GATHER(gather_64, ulong)
+#endif
+
+// out[o, a, i] += src[o, j, i] for every j with indices[o, j, i] == a, in j
+// order: one work-item per element of out, no atomics, the CPU backend's
+// rounding. n = outer * axis * inner.
+kernel void scatter_add(global const T* restrict src, global const int* restrict indices, global T* restrict out,
+                        const int axis, const int inner, const int indexCount, const int n) {
+    const int e = get_global_id(0);
+    if (e >= n) return;
+    const int i = e % inner;
+    const int a = (e / inner) % axis;
+    const int o = e / (axis * inner);
+    const long base = (long)o * indexCount * inner + i;
+    T acc = out[e];
+    for (int j = 0; j < indexCount; ++j) {
+        const long s = base + (long)j * inner;
+        if (indices[s] == a) acc += src[s];
+    }
+    out[e] = acc;
+}

@@ -18,6 +18,9 @@ public final class OpenCLBackend: Backend {
     let pool = OpenCLBufferPool()
     let programs: OpenCLPrograms
     private var pendingError: Error?
+    /// The GEMM kernel this device runs (chosen by device type; the parity
+    /// suite switches it to test both on one device).
+    public var gemmKernel: GEMMKernel
 
     /// A backend on `device` (see `OpenCLDevices.all()`).
     public init(device: OpenCLDeviceInfo, cache: Bool = true) throws {
@@ -33,6 +36,7 @@ public final class OpenCLBackend: Backend {
         }
         self.context = context
         self.queue = queue
+        gemmKernel = device.kind == .cpu ? .vector : .tiled
         programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment() : nil)
     }
 
@@ -53,6 +57,10 @@ public final class OpenCLBackend: Backend {
     /// cl_mem objects created through the driver so far (the pool serves the
     /// rest).
     public var driverAllocations: Int { pool.driverAllocations }
+    /// Host transfers so far, to prove a training step reads back only what
+    /// the caller asks for.
+    public private(set) var uploads = 0
+    public private(set) var downloads = 0
 
     /// Keeps the first asynchronous error for the next synchronization.
     func record(_ error: Error) {
@@ -95,6 +103,7 @@ public final class OpenCLBackend: Backend {
         precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
                      "OpenCLBackend.upload: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
         guard bytes.count > 0, pendingError == nil else { return }
+        uploads += 1
         // Blocking write: the host memory is only borrowed for this call.
         let status = clEnqueueWriteBuffer(queue, b.mem, cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
                                           bytes.baseAddress, 0, nil, nil)
@@ -106,6 +115,7 @@ public final class OpenCLBackend: Backend {
         precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
                      "OpenCLBackend.download: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
         try throwPending()
+        downloads += 1
         guard bytes.count > 0 else { return try synchronize() }
         let status = clEnqueueReadBuffer(queue, b.mem, cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
                                          bytes.baseAddress, 0, nil, nil)

@@ -39,22 +39,62 @@ public struct Device: CustomStringConvertible {
         }
     }
 
-    /// The device a `NN_BACKEND`-style name selects.
+    /// The device a `NN_BACKEND`-style name selects:
+    /// - `cpu`: the OpenBLAS CPU backend;
+    /// - `opencl`: the first OpenCL GPU, else the first OpenCL device;
+    /// - `opencl:<platform>:<device>`: that OpenCL device (indices as
+    ///   `OpenCLDevices.all()` and `nnbench devices` list them);
+    /// - `auto`: the first OpenCL GPU if there is one, otherwise the CPU.
     ///
-    /// `auto` takes the first OpenCL GPU when there is one and the CPU
-    /// otherwise; this build has no OpenCL backend yet, so `auto` is the CPU
-    /// and an explicit `opencl...` throws rather than silently running on
-    /// the CPU.
+    /// An explicit `opencl...` that cannot be had throws, listing what was
+    /// found; it never falls back to the CPU. Each OpenCL device gets one
+    /// backend per process, so naming it twice gives the same device.
     public static func named(_ spec: String) throws -> Device {
         let lowered = spec.lowercased()
-        switch lowered {
-        case "cpu", "auto", "":
-            return .cpu
-        case _ where lowered == "opencl" || lowered.hasPrefix("opencl:"):
-            throw DeviceError.unavailable(spec: spec, reason: "this build has no OpenCL backend yet")
-        default:
-            throw DeviceError.unknown(spec: spec)
+        if lowered == "cpu" { return .cpu }
+        if lowered == "auto" || lowered.isEmpty {
+            guard let devices = try? OpenCLDevices.all(), let gpu = devices.first(where: { $0.kind == .gpu }) else { return .cpu }
+            return try opencl(gpu)
         }
+        guard lowered == "opencl" || lowered.hasPrefix("opencl:") else { throw DeviceError.unknown(spec: spec) }
+        let devices: [OpenCLDeviceInfo]
+        do {
+            devices = try OpenCLDevices.all()
+        } catch {
+            throw DeviceError.unavailable(spec: spec, reason: "\(error)")
+        }
+        let found = devices.isEmpty ? "no OpenCL devices" : devices.map(\.description).joined(separator: "; ")
+        if lowered == "opencl" {
+            guard let first = devices.first(where: { $0.kind == .gpu }) ?? devices.first else {
+                throw DeviceError.unavailable(spec: spec, reason: found)
+            }
+            return try opencl(first)
+        }
+        let parts = lowered.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, let p = Int(parts[1]), let d = Int(parts[2]) else { throw DeviceError.unknown(spec: spec) }
+        guard let info = devices.first(where: { $0.platformIndex == p && $0.deviceIndex == d }) else {
+            throw DeviceError.unavailable(spec: spec, reason: "no device \(p):\(d); found: \(found)")
+        }
+        return try opencl(info)
+    }
+
+    private static let openCLLock = NSLock()
+    nonisolated(unsafe) private static var openCLBackends: [String: OpenCLBackend] = [:]
+
+    /// The process's backend for an OpenCL device, created on first use.
+    public static func opencl(_ info: OpenCLDeviceInfo) throws -> Device {
+        openCLLock.lock()
+        defer { openCLLock.unlock() }
+        if let backend = openCLBackends[info.spec] { return Device(backend) }
+        let backend = try OpenCLBackend(device: info)
+        openCLBackends[info.spec] = backend
+        return Device(backend)
+    }
+
+    /// Every device this process can use: the CPU backend, then each OpenCL
+    /// device (none when no OpenCL platform is installed).
+    public static func available() -> [(spec: String, description: String)] {
+        [("cpu", "OpenBLAS CPU backend")] + ((try? OpenCLDevices.all()) ?? []).map { ($0.spec, $0.description) }
     }
 
     public var name: String { backend.name }

@@ -1,0 +1,83 @@
+/// Convolution as im2col + one GEMM over the whole batch (Kernels/conv.cl),
+/// with scratch buffers from the pool.
+extension OpenCLBackend {
+    public func conv2dForward(input: DeviceBuffer, weight: DeviceBuffer, bias: DeviceBuffer?, out: DeviceBuffer,
+                              geometry g: Conv2dGeometry) {
+        let ib = cl(input, "conv2dForward"), wb = cl(weight, "conv2dForward"), ob = cl(out, "conv2dForward")
+        checkConv(g, ib, wb, ob, bias, "conv2dForward")
+        let columns = g.batch * g.outHeight * g.outWidth
+        let col = makeBuffer(count: g.patchSize * columns, dtype: ib.dtype)
+        let product = makeBuffer(count: g.outChannels * columns, dtype: ib.dtype)
+        launchConv("im2col", g, count: g.patchSize * columns, [.buffer(ib), .buffer(col), .int(0)])
+        gemm(m: g.outChannels, n: columns, k: g.patchSize, alpha: 1, a: MatrixOperand(wb, ld: g.patchSize),
+             b: MatrixOperand(col, ld: columns), beta: 0, c: MatrixOperand(product, ld: columns))
+        launch(.conv, "conv_scatter_output", dtype: ib.dtype, global: g.outputShape.reduce(1, *),
+               .buffer(product), .buffer(bias), .int(bias == nil ? 0 : 1), .buffer(ob), .int(g.batch), .int(g.outChannels),
+               .int(g.outHeight * g.outWidth))
+    }
+
+    public func conv2dBackwardData(gradOut: DeviceBuffer, weight: DeviceBuffer, gradInput: DeviceBuffer,
+                                   geometry g: Conv2dGeometry) {
+        let gb = cl(gradOut, "conv2dBackwardData"), wb = cl(weight, "conv2dBackwardData"), ib = cl(gradInput, "conv2dBackwardData")
+        checkConv(g, ib, wb, gb, nil, "conv2dBackwardData")
+        let columns = g.batch * g.outHeight * g.outWidth
+        let gathered = gatherGrad(gb, g)
+        let col = makeBuffer(count: g.patchSize * columns, dtype: gb.dtype)
+        gemm(m: g.patchSize, n: columns, k: g.outChannels, alpha: 1, a: MatrixOperand(wb, ld: g.patchSize, transposed: true),
+             b: MatrixOperand(gathered, ld: columns), beta: 0, c: MatrixOperand(col, ld: columns))
+        launchConv("col2im", g, count: g.inputShape.reduce(1, *), [.buffer(col), .buffer(ib)])
+    }
+
+    public func conv2dBackwardFilter(input: DeviceBuffer, gradOut: DeviceBuffer, gradWeight: DeviceBuffer,
+                                     gradBias: DeviceBuffer?, geometry g: Conv2dGeometry) {
+        let ib = cl(input, "conv2dBackwardFilter"), gb = cl(gradOut, "conv2dBackwardFilter")
+        let wb = cl(gradWeight, "conv2dBackwardFilter")
+        checkConv(g, ib, wb, gb, gradBias, "conv2dBackwardFilter")
+        let columns = g.batch * g.outHeight * g.outWidth
+        let gathered = gatherGrad(gb, g)
+        // The column matrix stored transposed, [columns, patch], so the GEMM
+        // reads both operands row by row.
+        let colT = makeBuffer(count: g.patchSize * columns, dtype: ib.dtype)
+        launchConv("im2col", g, count: g.patchSize * columns, [.buffer(ib), .buffer(colT), .int(1)])
+        gemm(m: g.outChannels, n: g.patchSize, k: columns, alpha: 1, a: MatrixOperand(gathered, ld: columns),
+             b: MatrixOperand(colT, ld: g.patchSize), beta: 0, c: MatrixOperand(wb, ld: g.patchSize))
+        if let gradBias {
+            launch(.conv, "conv_bias_grad", dtype: ib.dtype, global: g.outChannels,
+                   .buffer(gathered), .buffer(cl(gradBias, "conv2dBackwardFilter")), .int(g.outChannels), .int(columns))
+        }
+    }
+
+    /// gradOut [N, outC, P] regathered as [outC, N * P].
+    private func gatherGrad(_ gradOut: OpenCLBuffer, _ g: Conv2dGeometry) -> DeviceBuffer {
+        let count = g.outputShape.reduce(1, *)
+        let gathered = makeBuffer(count: count, dtype: gradOut.dtype)
+        launch(.conv, "conv_gather_grad", dtype: gradOut.dtype, global: count, .buffer(gradOut), .buffer(gathered),
+               .int(g.batch), .int(g.outChannels), .int(g.outHeight * g.outWidth))
+        return gathered
+    }
+
+    private func launchConv(_ name: String, _ g: Conv2dGeometry, count: Int, _ leading: [KernelArgument]) {
+        let geometry: [KernelArgument] = [g.batch, g.inChannels, g.inHeight, g.inWidth, g.outChannels, g.kernelH, g.kernelW,
+                                          g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW,
+                                          g.outHeight, g.outWidth].map { .int($0) }
+        launch(.conv, name, dtype: cl(leading[0].bufferValue!, "conv").dtype, global: [count], local: nil, leading + geometry)
+    }
+
+    private func checkConv(_ g: Conv2dGeometry, _ input: OpenCLBuffer, _ weight: OpenCLBuffer, _ output: OpenCLBuffer,
+                           _ bias: DeviceBuffer?, _ op: StaticString) {
+        precondition(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0 && g.dilationH > 0 && g.dilationW > 0,
+                     "OpenCLBackend.\(op): geometry \(g) gives an empty output")
+        precondition(input.dtype == weight.dtype && weight.dtype == output.dtype && (bias == nil || bias!.dtype == input.dtype)
+                     && input.dtype.isFloatingPoint, "OpenCLBackend.\(op): mixed dtypes")
+        precondition(input.count >= g.inputShape.reduce(1, *) && weight.count >= g.weightShape.reduce(1, *)
+                     && output.count >= g.outputShape.reduce(1, *) && (bias == nil || bias!.count >= g.outChannels),
+                     "OpenCLBackend.\(op): buffers too small for input \(g.inputShape), weight \(g.weightShape), output \(g.outputShape)")
+    }
+}
+
+extension KernelArgument {
+    var bufferValue: DeviceBuffer? {
+        if case .buffer(let b) = self { return b }
+        return nil
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+/// Optimizer steps in place on the device (Kernels/optim.cl), one work-item
+/// per parameter, hyper-parameters converted as the CPU backend converts
+/// them.
+extension OpenCLBackend {
+    public func sgdStep(param: DeviceBuffer, grad: DeviceBuffer, momentumBuffer: DeviceBuffer?, count: Int,
+                        hyper h: SGDHyperparameters, firstStep: Bool) {
+        let pb = cl(param, "sgdStep"), gb = cl(grad, "sgdStep"), mb = momentumBuffer.map { cl($0, "sgdStep") }
+        precondition(h.momentum == 0 || mb != nil, "OpenCLBackend.sgdStep: momentum \(h.momentum) needs a momentum buffer")
+        precondition(pb.dtype == gb.dtype && pb.dtype.isFloatingPoint && (mb == nil || mb!.dtype == pb.dtype)
+                     && pb.count >= count && gb.count >= count && (mb == nil || mb!.count >= count),
+                     "OpenCLBackend.sgdStep: \(count) elements, buffers \(pb.count)/\(gb.count)/\(mb?.count ?? 0) \(pb.dtype)")
+        let useMomentum = h.momentum != 0 && mb != nil
+        launch(.optim, "sgd_step", dtype: pb.dtype, global: count,
+               .buffer(pb), .buffer(gb), .buffer(useMomentum ? mb : nil), .int(count),
+               .scalar(h.learningRate), .scalar(h.weightDecay), .scalar(h.momentum), .scalar(h.dampening),
+               .int(useMomentum ? 1 : 0), .int(h.nesterov ? 1 : 0), .int(firstStep ? 1 : 0))
+    }
+
+    public func adamStep(param: DeviceBuffer, grad: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
+                         hyper h: AdamHyperparameters, step: Int) {
+        let bufs = [param, grad, m, v].map { cl($0, "adamStep") }
+        precondition(step >= 1, "OpenCLBackend.adamStep: step \(step) must start at 1")
+        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
+                     "OpenCLBackend.adamStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
+        // Bias corrections in Double on the host, as the CPU backend (and
+        // PyTorch) compute them; 1 - beta before rounding to the dtype.
+        let correction1 = 1 - Foundation.pow(h.beta1, Double(step))
+        let correction2 = 1 - Foundation.pow(h.beta2, Double(step))
+        launch(.optim, "adam_step", dtype: bufs[0].dtype, global: count,
+               .buffer(bufs[0]), .buffer(bufs[1]), .buffer(bufs[2]), .buffer(bufs[3]), .int(count),
+               .scalar(h.beta1), .scalar(h.beta2), .scalar(1 - h.beta1), .scalar(1 - h.beta2), .scalar(h.epsilon),
+               .scalar(h.weightDecay), .scalar(h.learningRate / correction1), .scalar(correction2.squareRoot()),
+               .scalar(1 - h.learningRate * h.weightDecay), .int(h.decoupledWeightDecay ? 1 : 0))
+    }
+}

@@ -1,0 +1,68 @@
+/// Reductions, argmax, gather and scatter-add (Kernels/reduce.cl) along the
+/// middle axis of an [outer, axis, inner] view.
+extension OpenCLBackend {
+    public func reduce(_ op: ReduceOp, _ x: DeviceBuffer, out: DeviceBuffer, view: AxisView) {
+        let xb = cl(x, "reduce"), ob = cl(out, "reduce")
+        precondition(xb.dtype == ob.dtype && xb.dtype.isFloatingPoint && xb.count >= view.count
+                     && ob.count >= view.outer * view.inner,
+                     "OpenCLBackend.reduce(\(op)): view \(view) over \(xb.count) \(xb.dtype) into \(ob.count) \(ob.dtype)")
+        let outputs = view.outer * view.inner
+        guard outputs > 0 else { return }
+        // 1 / axis rounded in the dtype, as the CPU backend computes it.
+        let scale = xb.dtype == .float64 ? 1 / Double(view.axis) : Double(1 / Float(view.axis))
+        if view.inner == 1 {
+            // One work-group per row with a tree reduction in local memory;
+            // 8 bytes per work-item covers the double accumulator.
+            let local = reductionGroupSize
+            launch(.reduce, "reduce_rows_\(op)", dtype: xb.dtype, global: view.outer * local, local: local,
+                   .buffer(xb), .buffer(ob), .int(view.axis), .scalar(scale), .local(local * 8))
+        } else {
+            launch(.reduce, "reduce_strided_\(op)", dtype: xb.dtype, global: outputs,
+                   .buffer(xb), .buffer(ob), .int(view.axis), .int(view.inner), .int(outputs), .scalar(scale))
+        }
+    }
+
+    /// The work-group size of row reductions: a power of two, at most 128.
+    private var reductionGroupSize: Int {
+        var size = 1
+        while size * 2 <= min(128, max(info.maxWorkGroupSize, 1)) { size *= 2 }
+        return size
+    }
+
+    public func argmax(_ x: DeviceBuffer, indices: DeviceBuffer, view: AxisView) {
+        let xb = cl(x, "argmax"), ib = cl(indices, "argmax")
+        precondition(ib.dtype == .int32 && xb.dtype.isFloatingPoint && xb.count >= view.count
+                     && ib.count >= view.outer * view.inner,
+                     "OpenCLBackend.argmax: view \(view) over \(xb.count) \(xb.dtype) into \(ib.count) \(ib.dtype)")
+        precondition(view.axis > 0, "OpenCLBackend.argmax: empty axis in view \(view)")
+        let outputs = view.outer * view.inner
+        launch(.reduce, "argmax", dtype: xb.dtype, global: outputs,
+               .buffer(xb), .buffer(ib), .int(view.axis), .int(view.inner), .int(outputs))
+    }
+
+    /// Indices out of range give 0 (a kernel cannot stop the program as the
+    /// CPU backend's precondition does).
+    public func gather(_ x: DeviceBuffer, indices: DeviceBuffer, out: DeviceBuffer, view: AxisView, indexCount: Int) {
+        let xb = cl(x, "gather"), ib = cl(indices, "gather"), ob = cl(out, "gather")
+        let n = view.outer * indexCount * view.inner
+        precondition(ib.dtype == .int32 && xb.dtype == ob.dtype && ib.count >= n && ob.count >= n && xb.count >= view.count,
+                     "OpenCLBackend.gather: view \(view), \(indexCount) indices, buffers \(xb.count) \(xb.dtype)/\(ib.count) \(ib.dtype)/\(ob.count) \(ob.dtype)")
+        let wide = xb.dtype == .float64
+        launch(.reduce, wide ? "gather_64" : "gather_32", dtype: wide ? .float64 : .float32, global: n,
+               .buffer(xb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(n))
+    }
+
+    /// Deterministic: each element of `out` sums its matching sources in
+    /// index order (no atomics), rounding as the CPU backend does. Indices
+    /// out of range are skipped.
+    public func scatterAdd(_ src: DeviceBuffer, indices: DeviceBuffer, out: DeviceBuffer, view: AxisView, indexCount: Int) {
+        let sb = cl(src, "scatterAdd"), ib = cl(indices, "scatterAdd"), ob = cl(out, "scatterAdd")
+        let n = view.outer * indexCount * view.inner
+        precondition(ib.dtype == .int32 && sb.dtype == ob.dtype && sb.dtype.isFloatingPoint && ib.count >= n
+                     && sb.count >= n && ob.count >= view.count,
+                     "OpenCLBackend.scatterAdd: view \(view), \(indexCount) indices, buffers \(sb.count) \(sb.dtype)/\(ib.count) \(ib.dtype)/\(ob.count) \(ob.dtype)")
+        guard indexCount > 0 else { return }
+        launch(.reduce, "scatter_add", dtype: sb.dtype, global: view.count,
+               .buffer(sb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(view.count))
+    }
+}
