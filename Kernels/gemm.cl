@@ -72,13 +72,17 @@ kernel void gemm_tiled(const int m, const int n, const int k, const T alpha,
     }
 }
 
-#define ROWS 4
+#ifndef ROWS
+#define ROWS 8
+#endif
 #define VEC16 CONCAT(T, 16)
 #define CONCAT(a, b) CONCAT_(a, b)
 #define CONCAT_(a, b) a##b
 
-// Work-item (j, i) computes C[i*ROWS .. +ROWS, j*16 .. +16].
-kernel void gemm_vector(const int m, const int n, const int k, const T alpha,
+// Work-item (j, i) computes C[i*ROWS .. +ROWS, j*16 .. +16] over the k-slice
+// [k0, k1): the host splits long k into slices (beta = 1 after the first) so
+// the 16-column strip of B a work-item streams stays in L1/L2.
+kernel void gemm_vector(const int m, const int n, const int k0, const int k1, const T alpha,
                         global const T* restrict A0, const int offsetA, const int lda, const int transA, const int strideA,
                         global const T* restrict B0, const int offsetB, const int ldb, const int transB, const int strideB,
                         const T beta, global T* C0, const int offsetC, const int ldc, const int strideC) {
@@ -89,29 +93,44 @@ kernel void gemm_vector(const int m, const int n, const int k, const T alpha,
     global T* C = C0 + offsetC + batch * strideC;
     const int rows = min(ROWS, m - row);
     if (col + 16 <= n && rows == ROWS && !transB) {
-        // The hot path: full block, B rows contiguous.
-        VEC16 acc0 = (VEC16)0, acc1 = (VEC16)0, acc2 = (VEC16)0, acc3 = (VEC16)0;
-        for (int p = 0; p < k; ++p) {
+        // The hot path: full block, B rows contiguous; one vector of B feeds
+        // ROWS multiply-adds held in named registers.
+        VEC16 acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
+#if ROWS == 8
+        VEC16 acc4 = 0, acc5 = 0, acc6 = 0, acc7 = 0;
+#endif
+        for (int p = k0; p < k1; ++p) {
             const VEC16 b = vload16(0, B + p * ldb + col);
             acc0 += A_AT(row, p) * b;
             acc1 += A_AT(row + 1, p) * b;
             acc2 += A_AT(row + 2, p) * b;
             acc3 += A_AT(row + 3, p) * b;
+#if ROWS == 8
+            acc4 += A_AT(row + 4, p) * b;
+            acc5 += A_AT(row + 5, p) * b;
+            acc6 += A_AT(row + 6, p) * b;
+            acc7 += A_AT(row + 7, p) * b;
+#endif
         }
-        VEC16 out[ROWS] = {acc0, acc1, acc2, acc3};
+#if ROWS == 8
+        const VEC16 acc[ROWS] = {acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7};
+#else
+        const VEC16 acc[ROWS] = {acc0, acc1, acc2, acc3};
+#endif
         for (int i = 0; i < ROWS; ++i) {
             global T* c = C + (row + i) * ldc + col;
-            const VEC16 value = alpha * out[i];
+            const VEC16 value = alpha * acc[i];
             vstore16(beta == (T)0 ? value : value + beta * vload16(0, c), 0, c);
         }
         return;
     }
-    // Edges and transposed B: scalar loop over the partial block.
+    // Edges (and a transposed B, which the host normally copies out first):
+    // scalar loop over the partial block.
     const int cols = min(16, n - col);
     for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < cols; ++j) {
             T acc = (T)0;
-            for (int p = 0; p < k; ++p) acc += A_AT(row + i, p) * B_AT(p, col + j);
+            for (int p = k0; p < k1; ++p) acc += A_AT(row + i, p) * B_AT(p, col + j);
             global T* c = C + (row + i) * ldc + col + j;
             *c = beta == (T)0 ? alpha * acc : alpha * acc + beta * *c;
         }

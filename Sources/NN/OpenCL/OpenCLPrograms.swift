@@ -25,6 +25,7 @@ enum KernelFamily: String, CaseIterable {
     var extraOptions: String {
         switch self {
         case .random: return "-cl-fp32-correctly-rounded-divide-sqrt"
+        case .gemm: return "-D ROWS=\(OpenCLBackend.vectorRows)"
         default: return ""
         }
     }
