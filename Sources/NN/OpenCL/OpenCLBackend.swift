@@ -37,7 +37,7 @@ public final class OpenCLBackend: Backend {
         self.context = context
         self.queue = queue
         gemmKernel = device.kind == .cpu ? .vector : .tiled
-        programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment() : nil)
+        programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment(for: device) : nil)
     }
 
     deinit {
@@ -62,6 +62,14 @@ public final class OpenCLBackend: Backend {
     public private(set) var uploads = 0
     public private(set) var downloads = 0
 
+    /// Builds every kernel program for `dtypes` now instead of on first use
+    /// (before timing, or to surface a build error early).
+    public func prepareKernels(dtypes: [DType] = [.float32]) throws {
+        for family in KernelFamily.allCases {
+            for dtype in dtypes { _ = try programs.program(family, dtype) }
+        }
+    }
+
     /// Keeps the first asynchronous error for the next synchronization.
     func record(_ error: Error) {
         if pendingError == nil { pendingError = error }
@@ -75,7 +83,7 @@ public final class OpenCLBackend: Backend {
         precondition(count >= 0, "OpenCLBackend.makeBuffer: negative count \(count)")
         let bytes = max(count * dtype.byteSize, 4)
         if let mem = pool.take(byteSize: bytes) {
-            return OpenCLBuffer(count: count, dtype: dtype, mem: mem, byteSize: bytes, pool: pool)
+            return OpenCLBuffer(count: count, dtype: dtype, storage: .success(mem), byteSize: bytes, pool: pool)
         }
         var status: cl_int = 0
         var mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
@@ -85,10 +93,14 @@ public final class OpenCLBackend: Backend {
             mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
         }
         guard let mem, status == CL_SUCCESS else {
-            preconditionFailure("OpenCLBackend.makeBuffer: \(OpenCLError.call(operation: "clCreateBuffer(\(bytes) bytes) on \(info.name)", code: status))")
+            // Out of device memory (or over the device's largest allocation):
+            // the error surfaces at the next download or synchronize.
+            let error = OpenCLError.call(operation: "clCreateBuffer(\(bytes) bytes) on \(info.name)", code: status)
+            record(error)
+            return OpenCLBuffer(count: count, dtype: dtype, storage: .failure(error), byteSize: bytes, pool: pool)
         }
         pool.noteDriverAllocation()
-        return OpenCLBuffer(count: count, dtype: dtype, mem: mem, byteSize: bytes, pool: pool)
+        return OpenCLBuffer(count: count, dtype: dtype, storage: .success(mem), byteSize: bytes, pool: pool)
     }
 
     func cl(_ buffer: DeviceBuffer, _ op: StaticString) -> OpenCLBuffer {
@@ -104,10 +116,13 @@ public final class OpenCLBackend: Backend {
                      "OpenCLBackend.upload: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
         guard bytes.count > 0, pendingError == nil else { return }
         uploads += 1
-        // Blocking write: the host memory is only borrowed for this call.
-        let status = clEnqueueWriteBuffer(queue, b.mem, cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
-                                          bytes.baseAddress, 0, nil, nil)
-        if status != CL_SUCCESS { record(OpenCLError.call(operation: "clEnqueueWriteBuffer", code: status)) }
+        do {
+            // Blocking write: the host memory is only borrowed for this call.
+            try check(clEnqueueWriteBuffer(queue, try b.mem(), cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
+                                           bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer on \(info.name)")
+        } catch {
+            record(error)
+        }
     }
 
     public func download(_ buffer: DeviceBuffer, offset: Int, into bytes: UnsafeMutableRawBufferPointer) throws {
@@ -117,7 +132,7 @@ public final class OpenCLBackend: Backend {
         try throwPending()
         downloads += 1
         guard bytes.count > 0 else { return try synchronize() }
-        let status = clEnqueueReadBuffer(queue, b.mem, cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
+        let status = clEnqueueReadBuffer(queue, try b.mem(), cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
                                          bytes.baseAddress, 0, nil, nil)
         try check(status, "clEnqueueReadBuffer on \(info.name)")
     }
@@ -141,8 +156,12 @@ public final class OpenCLBackend: Backend {
                      "OpenCLBackend.copy: \(count) elements from \(srcOffset) of \(s.count) to \(dstOffset) of \(d.count)")
         guard count > 0, pendingError == nil else { return }
         let size = s.dtype.byteSize
-        let status = clEnqueueCopyBuffer(queue, s.mem, d.mem, srcOffset * size, dstOffset * size, count * size, 0, nil, nil)
-        if status != CL_SUCCESS { record(OpenCLError.call(operation: "clEnqueueCopyBuffer", code: status)) }
+        do {
+            try check(clEnqueueCopyBuffer(queue, try s.mem(), try d.mem(), srcOffset * size, dstOffset * size, count * size,
+                                          0, nil, nil), "clEnqueueCopyBuffer on \(info.name)")
+        } catch {
+            record(error)
+        }
     }
 
     public func fill(_ buffer: DeviceBuffer, value: Double, offset: Int, count: Int) {
@@ -152,8 +171,12 @@ public final class OpenCLBackend: Backend {
         func enqueue<T>(_ pattern: T) {
             var p = pattern
             let size = MemoryLayout<T>.size
-            let status = clEnqueueFillBuffer(queue, b.mem, &p, size, offset * size, count * size, 0, nil, nil)
-            if status != CL_SUCCESS { record(OpenCLError.call(operation: "clEnqueueFillBuffer", code: status)) }
+            do {
+                try check(clEnqueueFillBuffer(queue, try b.mem(), &p, size, offset * size, count * size, 0, nil, nil),
+                          "clEnqueueFillBuffer on \(info.name)")
+            } catch {
+                record(error)
+            }
         }
         switch b.dtype {
         case .float32: enqueue(Float(value))

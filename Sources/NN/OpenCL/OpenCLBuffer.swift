@@ -3,22 +3,31 @@ import COpenCL
 /// Device memory of the OpenCL backend. On deinit the cl_mem goes back to its
 /// backend's pool rather than to the driver, so a steady training loop that
 /// allocates the same sizes every step reuses memory instead of allocating.
+///
+/// A buffer the driver could not allocate has no cl_mem: it carries the
+/// allocation error instead, and every op that touches it records that error
+/// for the next synchronization to throw (ops themselves do not throw).
 final class OpenCLBuffer: DeviceBuffer {
     let count: Int
     let dtype: DType
-    let mem: cl_mem
+    private let storage: Result<cl_mem, OpenCLError>
     let byteSize: Int
     private let pool: OpenCLBufferPool
 
-    init(count: Int, dtype: DType, mem: cl_mem, byteSize: Int, pool: OpenCLBufferPool) {
+    init(count: Int, dtype: DType, storage: Result<cl_mem, OpenCLError>, byteSize: Int, pool: OpenCLBufferPool) {
         self.count = count
         self.dtype = dtype
-        self.mem = mem
+        self.storage = storage
         self.byteSize = byteSize
         self.pool = pool
     }
 
-    deinit { pool.recycle(mem, byteSize: byteSize) }
+    /// The cl_mem, or the error that kept it from being allocated.
+    func mem() throws -> cl_mem { try storage.get() }
+
+    deinit {
+        if case .success(let mem) = storage { pool.recycle(mem, byteSize: byteSize) }
+    }
 }
 
 /// Free cl_mem objects by byte size. Reuse is safe without waiting: the

@@ -55,7 +55,7 @@ extension OpenCLBackend {
         let status: cl_int
         switch argument {
         case .buffer(let buffer):
-            var mem: cl_mem? = buffer.map { cl($0, "launch").mem }
+            var mem: cl_mem? = try buffer.map { try cl($0, "launch").mem() }
             status = clSetKernelArg(kernel, i, MemoryLayout<cl_mem?>.size, &mem)
         case .int(let value):
             precondition(value >= Int(Int32.min) && value <= Int(Int32.max), "OpenCLBackend.\(name): argument \(value) exceeds 32 bits")
