@@ -1,0 +1,43 @@
+/// A tensor a module owns by name: a trainable weight, or (with `trainable`
+/// false) a state buffer such as BatchNorm's running mean.
+///
+/// A parameter is a reference: optimizers and checkpoints hold the same
+/// object the module holds, so moving a module to another device, loading a
+/// checkpoint or stepping an optimizer is seen by all of them.
+public final class Parameter {
+    /// The current value; a gradient-requiring leaf when trainable.
+    public var value: Tensor {
+        didSet {
+            precondition(value.shape == oldValue.shape && value.dtype == oldValue.dtype,
+                         ShapeErrors.mismatch("Parameter.value", oldValue.shape, value.shape, "a parameter keeps its shape and dtype"))
+            // Whatever is assigned becomes a fresh leaf (trainable) or plain
+            // data (buffer): a parameter never hangs off someone's graph.
+            if trainable && !(value.requiresGrad && value.isLeaf) {
+                value = value.requiringGrad()
+            } else if !trainable && value.requiresGrad {
+                value = value.detached()
+            }
+        }
+    }
+    public let trainable: Bool
+
+    public init(_ tensor: Tensor, trainable: Bool = true) {
+        self.trainable = trainable
+        value = trainable ? tensor.requiringGrad() : tensor.detached()
+    }
+
+    public var grad: Tensor? { value.grad }
+    public var shape: [Int] { value.shape }
+    public var device: Device { value.device }
+
+    public func zeroGrad() { value.zeroGrad() }
+
+    /// Overwrites the values with `source`'s (same shape; converted to this
+    /// parameter's dtype and device). The parameter stays the same object and
+    /// its gradient is cleared.
+    public func assign(_ source: Tensor) throws {
+        precondition(source.shape == shape, ShapeErrors.mismatch("Parameter.assign", shape, source.shape, "shapes differ"))
+        let converted = try withNoGrad { try source.to(value.device).to(dtype: value.dtype) }
+        value = trainable ? converted.requiringGrad() : converted.detached()
+    }
+}
