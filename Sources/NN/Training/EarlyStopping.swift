@@ -1,0 +1,59 @@
+/// Stops training when a monitored metric has not improved for `patience`
+/// epochs, keeping a copy of the best weights to restore (the course notes'
+/// early stopping: the model you keep is the one from the best epoch).
+public final class EarlyStopping {
+    public enum Mode { case min, max }
+
+    public let patience: Int
+    public let minDelta: Double
+    public let mode: Mode
+    public private(set) var best: Double?
+    public private(set) var bestEpoch: Int?
+    public private(set) var epochsWithoutImprovement = 0
+    private var bestState: [String: Tensor] = [:]
+
+    public init(patience: Int, minDelta: Double = 0, mode: Mode = .min) {
+        precondition(patience >= 0, "EarlyStopping: patience \(patience) must be >= 0")
+        self.patience = patience
+        self.minDelta = minDelta
+        self.mode = mode
+    }
+
+    /// Records the metric of `epoch`; returns true when training should stop.
+    /// An improvement snapshots `model`'s parameters and buffers (a device
+    /// copy: nothing goes through the host).
+    public func update(_ value: Double, epoch: Int, model: Module) -> Bool {
+        let improved: Bool
+        if let best {
+            improved = mode == .min ? value < best - minDelta : value > best + minDelta
+        } else {
+            improved = value.isFinite
+        }
+        if improved {
+            best = value
+            bestEpoch = epoch
+            epochsWithoutImprovement = 0
+            bestState = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor.copied()) })
+        } else {
+            epochsWithoutImprovement += 1
+        }
+        return epochsWithoutImprovement > patience
+    }
+
+    /// Puts the best epoch's weights back into `model` (no-op before any
+    /// improvement).
+    public func restoreBest(into model: Module) throws {
+        guard !bestState.isEmpty else { return }
+        try model.loadStateDict(bestState)
+    }
+}
+
+extension Tensor {
+    /// A copy of the data in a new buffer on the same device, outside the
+    /// graph.
+    public func copied() -> Tensor {
+        let out = Tensor.empty(shape, dtype: dtype, on: device)
+        backend.copy(buffer, srcOffset: 0, to: out.buffer, dstOffset: 0, count: count)
+        return out
+    }
+}
