@@ -66,12 +66,3 @@ kernel void conv_gather_grad(global const T* restrict gradOut, global T* restric
     const int p = e % P, n = (e / P) % N, c = e / (P * N);
     gathered[e] = gradOut[(n * outC + c) * P + p];
 }
-
-// gradBias[c] = sum of gathered row c (length L), one work-item per channel.
-kernel void conv_bias_grad(global const T* restrict gathered, global T* restrict gradBias, const int outC, const int L) {
-    const int c = get_global_id(0);
-    if (c >= outC) return;
-    T sum = (T)0;
-    for (int l = 0; l < L; ++l) sum += gathered[c * L + l];
-    gradBias[c] = sum;
-}

@@ -134,18 +134,17 @@ GATHER(gather_64, ulong)
 // out[o, a, i] += src[o, j, i] for every j with indices[o, j, i] == a, in j
 // order: one work-item per element of out, no atomics, the CPU backend's
 // rounding. n = outer * axis * inner.
+// One work-item per (o, i) column walks j in order and adds each source into
+// its target row: O(indexCount) work per column, no atomics, and the same
+// addition order as the CPU backend.
 kernel void scatter_add(global const T* restrict src, global const int* restrict indices, global T* restrict out,
-                        const int axis, const int inner, const int indexCount, const int n) {
-    const int e = get_global_id(0);
-    if (e >= n) return;
-    const int i = e % inner;
-    const int a = (e / inner) % axis;
-    const int o = e / (axis * inner);
-    const long base = (long)o * indexCount * inner + i;
-    T acc = out[e];
+                        const int axis, const int inner, const int indexCount, const int columns) {
+    const int c = get_global_id(0);
+    if (c >= columns) return;
+    const int i = c % inner, o = c / inner;
     for (int j = 0; j < indexCount; ++j) {
-        const long s = base + (long)j * inner;
-        if (indices[s] == a) acc += src[s];
+        const long s = ((long)o * indexCount + j) * inner + i;
+        const int a = indices[s];
+        if (a >= 0 && a < axis) out[((long)o * axis + a) * inner + i] += src[s];
     }
-    out[e] = acc;
 }

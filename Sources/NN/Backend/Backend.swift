@@ -8,7 +8,8 @@
 /// Conventions shared by every family:
 /// - All arrays are dense and row-major; shapes and offsets count elements.
 /// - Output buffers are passed in by the caller, who allocates them with
-///   `makeBuffer`. An op never resizes or replaces a buffer.
+///   `makeBuffer`. An op never resizes or replaces a buffer. Outputs must not
+///   alias inputs unless an op says so (kernels assume `restrict`).
 /// - Ops are asynchronous where the device is: they enqueue and return. Only
 ///   `download` and `synchronize` wait, and they are where errors raised by
 ///   earlier asynchronous work (out of memory, a failed launch) are thrown.

@@ -21,7 +21,7 @@ public protocol MemoryOps: AnyObject {
     func synchronize() throws
 
     /// dst[dstOffset ..< dstOffset+count] = src[srcOffset ..< srcOffset+count]
-    /// (same dtype).
+    /// (same dtype; the two ranges must not overlap).
     func copy(_ src: DeviceBuffer, srcOffset: Int, to dst: DeviceBuffer, dstOffset: Int, count: Int)
 
     /// Sets `count` elements from `offset` to `value`.

@@ -40,6 +40,8 @@ public final class CPUBackend: Backend {
         precondition(s.dtype == d.dtype, "CPUBackend.copy: \(s.dtype) to \(d.dtype)")
         precondition(srcOffset >= 0 && dstOffset >= 0 && srcOffset + count <= s.count && dstOffset + count <= d.count,
                      "CPUBackend.copy: \(count) elements from \(srcOffset) of \(s.count) to \(dstOffset) of \(d.count)")
+        precondition(s !== d || srcOffset + count <= dstOffset || dstOffset + count <= srcOffset,
+                     "CPUBackend.copy: source \(srcOffset)..<\(srcOffset + count) overlaps destination \(dstOffset)..<\(dstOffset + count)")
         let size = s.dtype.byteSize
         (d.raw + dstOffset * size).copyMemory(from: s.raw + srcOffset * size, byteCount: count * size)
     }

@@ -10,14 +10,9 @@ extension CPUBackend {
     public func gemmBatched(batch: Int, m: Int, n: Int, k: Int, alpha: Double,
                             a: MatrixOperand, strideA: Int, b: MatrixOperand, strideB: Int,
                             beta: Double, c: MatrixOperand, strideC: Int) {
-        precondition(!c.transposed, "CPUBackend.gemm: the output operand cannot be transposed")
+        checkGEMMOperands("CPUBackend", batch: batch, m: m, n: n, k: k, a: a, strideA: strideA, b: b, strideB: strideB,
+                          c: c, strideC: strideC)
         let ab = cpu(a.buffer, "gemm"), bb = cpu(b.buffer, "gemm"), cb = cpu(c.buffer, "gemm")
-        precondition(ab.dtype == bb.dtype && bb.dtype == cb.dtype,
-                     "CPUBackend.gemm: mixed dtypes \(ab.dtype), \(bb.dtype), \(cb.dtype)")
-        // BLAS rejects leading dimensions below the row length; say so here
-        // with the shapes instead of letting xerbla print.
-        precondition(a.ld >= max(1, a.transposed ? m : k) && b.ld >= max(1, b.transposed ? k : n) && c.ld >= max(1, n),
-                     "CPUBackend.gemm: leading dimensions lda \(a.ld), ldb \(b.ld), ldc \(c.ld) too small for m \(m), n \(n), k \(k)")
         if batch == 0 || m == 0 || n == 0 { return }
         func run<T: CPUScalar>(_: T.Type) {
             let ap = ab.pointer(T.self) + a.offset, bp = bb.pointer(T.self) + b.offset

@@ -9,13 +9,7 @@ extension CPUBackend {
         precondition(!accumulate || sb.dtype.isFloatingPoint, "CPUBackend.copyStrided: accumulate needs floats")
         let count = shape.reduce(1, *)
         if count == 0 { return }
-        func extent(_ v: StridedView) -> ClosedRange<Int> {
-            var lo = v.offset, hi = v.offset
-            for (n, s) in zip(shape, v.strides) { if s >= 0 { hi += (n - 1) * s } else { lo += (n - 1) * s } }
-            return lo...hi
-        }
-        precondition(extent(srcView).lowerBound >= 0 && extent(srcView).upperBound < sb.count
-                     && extent(dstView).lowerBound >= 0 && extent(dstView).upperBound < db.count,
+        precondition(srcView.fits(shape: shape, in: sb.count) && dstView.fits(shape: shape, in: db.count),
                      "CPUBackend.copyStrided: shape \(shape) walks outside the buffers (\(sb.count) -> \(db.count))")
         // The element loops sit in these closure literals, so each compiles
         // to a tight loop over locals; only the per-row call is indirect.

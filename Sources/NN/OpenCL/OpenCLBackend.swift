@@ -7,10 +7,15 @@ import Foundation
 ///
 /// Errors from enqueued work cannot be thrown by the op that queued it (ops
 /// are non-throwing so tensor code reads like math). The first such error is
-/// kept and thrown by the next `download` or `synchronize`, as CUDA does
-/// with its sticky errors; the ops after it are skipped.
+/// kept and thrown by the next `download` or `synchronize`. Later ops still
+/// run; buffers that a failed op should have written hold stale values, so
+/// results computed from them after the error are meaningless, and a failed
+/// allocation reports again whenever its buffer is used.
 ///
-/// One backend is used from one thread at a time.
+/// A backend may be shared by threads: enqueueing (argument setting plus
+/// launch), the pool and the error state are serialized by a lock. The
+/// queue is in order, so work from different threads runs in the order it
+/// was enqueued.
 public final class OpenCLBackend: Backend {
     public let info: OpenCLDeviceInfo
     let context: cl_context
@@ -18,6 +23,12 @@ public final class OpenCLBackend: Backend {
     let pool = OpenCLBufferPool()
     let programs: OpenCLPrograms
     private var pendingError: Error?
+    /// Serializes kernel-argument setting + enqueue, transfers, the program
+    /// caches and the error state.
+    let lock = NSRecursiveLock()
+    /// Vector-GEMM tuning, read once from NN_GEMM_ROWS / NN_GEMM_KSLICE.
+    let gemmRows: Int
+    let gemmKSlice: Int
     /// The GEMM kernel this device runs (chosen by device type; the parity
     /// suite switches it to test both on one device).
     public var gemmKernel: GEMMKernel
@@ -37,7 +48,9 @@ public final class OpenCLBackend: Backend {
         self.context = context
         self.queue = queue
         gemmKernel = device.kind == .cpu ? .vector : .tiled
-        programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment(for: device) : nil)
+        (gemmRows, gemmKSlice) = try OpenCLBackend.gemmTuning()
+        programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment(for: device) : nil,
+                                  gemmRows: gemmRows)
     }
 
     deinit {
@@ -53,6 +66,21 @@ public final class OpenCLBackend: Backend {
     /// Programs compiled from source in this process, and loaded from the
     /// on-disk binary cache.
     public var programsCompiled: Int { programs.compiledFromSource }
+
+    /// NN_GEMM_ROWS (4 or 8, default 8) and NN_GEMM_KSLICE (>= 16, default
+    /// 256), for tuning the vector GEMM on a new CPU device.
+    static func gemmTuning() throws -> (rows: Int, kSlice: Int) {
+        let env = ProcessInfo.processInfo.environment
+        let rows = env["NN_GEMM_ROWS"].map { Int($0) ?? -1 } ?? 8
+        let slice = env["NN_GEMM_KSLICE"].map { Int($0) ?? -1 } ?? 256
+        guard rows == 4 || rows == 8 else {
+            throw OpenCLError.unsupported(device: "any", what: "NN_GEMM_ROWS=\(env["NN_GEMM_ROWS"] ?? "") (use 4 or 8)")
+        }
+        guard slice >= 16 else {
+            throw OpenCLError.unsupported(device: "any", what: "NN_GEMM_KSLICE=\(env["NN_GEMM_KSLICE"] ?? "") (use 16 or more)")
+        }
+        return (rows, slice)
+    }
     public var programsLoadedFromCache: Int { programs.loadedFromCache }
     /// cl_mem objects created through the driver so far (the pool serves the
     /// rest).
@@ -65,6 +93,8 @@ public final class OpenCLBackend: Backend {
     /// Builds every kernel program for `dtypes` now instead of on first use
     /// (before timing, or to surface a build error early).
     public func prepareKernels(dtypes: [DType] = [.float32]) throws {
+        lock.lock()
+        defer { lock.unlock() }
         for family in KernelFamily.allCases {
             for dtype in dtypes { _ = try programs.program(family, dtype) }
         }
@@ -72,15 +102,17 @@ public final class OpenCLBackend: Backend {
 
     /// Keeps the first asynchronous error for the next synchronization.
     func record(_ error: Error) {
+        lock.lock()
+        defer { lock.unlock() }
         if pendingError == nil { pendingError = error }
     }
-
-    var hasPendingError: Bool { pendingError != nil }
 
     // MARK: Memory
 
     public func makeBuffer(count: Int, dtype: DType) -> DeviceBuffer {
         precondition(count >= 0, "OpenCLBackend.makeBuffer: negative count \(count)")
+        lock.lock()
+        defer { lock.unlock() }
         let bytes = max(count * dtype.byteSize, 4)
         if let mem = pool.take(byteSize: bytes) {
             return OpenCLBuffer(count: count, dtype: dtype, storage: .success(mem), byteSize: bytes, pool: pool)
@@ -104,8 +136,8 @@ public final class OpenCLBackend: Backend {
     }
 
     func cl(_ buffer: DeviceBuffer, _ op: StaticString) -> OpenCLBuffer {
-        guard let b = buffer as? OpenCLBuffer else {
-            preconditionFailure("OpenCLBackend.\(op): buffer of type \(type(of: buffer)) belongs to another backend")
+        guard let b = buffer as? OpenCLBuffer, b.pool === pool else {
+            preconditionFailure("OpenCLBackend.\(op): the buffer belongs to another backend (\(type(of: buffer))), not \(name)")
         }
         return b
     }
@@ -114,7 +146,9 @@ public final class OpenCLBackend: Backend {
         let b = cl(buffer, "upload")
         precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
                      "OpenCLBackend.upload: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
-        guard bytes.count > 0, pendingError == nil else { return }
+        guard bytes.count > 0 else { return }
+        lock.lock()
+        defer { lock.unlock() }
         uploads += 1
         do {
             // Blocking write: the host memory is only borrowed for this call.
@@ -129,6 +163,8 @@ public final class OpenCLBackend: Backend {
         let b = cl(buffer, "download")
         precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
                      "OpenCLBackend.download: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
+        lock.lock()
+        defer { lock.unlock() }
         try throwPending()
         downloads += 1
         guard bytes.count > 0 else { return try synchronize() }
@@ -138,6 +174,8 @@ public final class OpenCLBackend: Backend {
     }
 
     public func synchronize() throws {
+        lock.lock()
+        defer { lock.unlock() }
         try throwPending()
         try check(clFinish(queue), "clFinish on \(info.name)")
     }
@@ -154,7 +192,11 @@ public final class OpenCLBackend: Backend {
         precondition(s.dtype == d.dtype, "OpenCLBackend.copy: \(s.dtype) to \(d.dtype)")
         precondition(srcOffset >= 0 && dstOffset >= 0 && srcOffset + count <= s.count && dstOffset + count <= d.count,
                      "OpenCLBackend.copy: \(count) elements from \(srcOffset) of \(s.count) to \(dstOffset) of \(d.count)")
-        guard count > 0, pendingError == nil else { return }
+        precondition(s !== d || srcOffset + count <= dstOffset || dstOffset + count <= srcOffset,
+                     "OpenCLBackend.copy: source \(srcOffset)..<\(srcOffset + count) overlaps destination \(dstOffset)..<\(dstOffset + count)")
+        guard count > 0 else { return }
+        lock.lock()
+        defer { lock.unlock() }
         let size = s.dtype.byteSize
         do {
             try check(clEnqueueCopyBuffer(queue, try s.mem(), try d.mem(), srcOffset * size, dstOffset * size, count * size,
@@ -167,7 +209,9 @@ public final class OpenCLBackend: Backend {
     public func fill(_ buffer: DeviceBuffer, value: Double, offset: Int, count: Int) {
         let b = cl(buffer, "fill")
         precondition(offset >= 0 && offset + count <= b.count, "OpenCLBackend.fill: \(count) elements at \(offset) of \(b.count)")
-        guard count > 0, pendingError == nil else { return }
+        guard count > 0 else { return }
+        lock.lock()
+        defer { lock.unlock() }
         func enqueue<T>(_ pattern: T) {
             var p = pattern
             let size = MemoryLayout<T>.size

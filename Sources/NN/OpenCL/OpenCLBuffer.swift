@@ -1,4 +1,5 @@
 import COpenCL
+import Foundation
 
 /// Device memory of the OpenCL backend. On deinit the cl_mem goes back to its
 /// backend's pool rather than to the driver, so a steady training loop that
@@ -12,7 +13,8 @@ final class OpenCLBuffer: DeviceBuffer {
     let dtype: DType
     private let storage: Result<cl_mem, OpenCLError>
     let byteSize: Int
-    private let pool: OpenCLBufferPool
+    /// The owning backend's pool (also how a backend recognizes its buffers).
+    let pool: OpenCLBufferPool
 
     init(count: Int, dtype: DType, storage: Result<cl_mem, OpenCLError>, byteSize: Int, pool: OpenCLBufferPool) {
         self.count = count
@@ -34,12 +36,16 @@ final class OpenCLBuffer: DeviceBuffer {
 /// backend has one in-order queue, so whatever the next owner enqueues runs
 /// after everything the previous owner enqueued.
 final class OpenCLBufferPool {
+    /// Buffers are released from whatever thread drops them.
+    private let lock = NSLock()
     private var free: [Int: [cl_mem]] = [:]
     private(set) var cachedBytes = 0
     /// Buffers created through the driver (for tests of the steady state).
     private(set) var driverAllocations = 0
 
     func take(byteSize: Int) -> cl_mem? {
+        lock.lock()
+        defer { lock.unlock() }
         guard var list = free[byteSize], let mem = list.popLast() else { return nil }
         free[byteSize] = list
         cachedBytes -= byteSize
@@ -47,15 +53,23 @@ final class OpenCLBufferPool {
     }
 
     func recycle(_ mem: cl_mem, byteSize: Int) {
+        lock.lock()
+        defer { lock.unlock() }
         free[byteSize, default: []].append(mem)
         cachedBytes += byteSize
     }
 
-    func noteDriverAllocation() { driverAllocations += 1 }
+    func noteDriverAllocation() {
+        lock.lock()
+        driverAllocations += 1
+        lock.unlock()
+    }
 
     /// Returns every cached buffer to the driver (after an allocation
     /// failure, or at teardown).
     func drain() {
+        lock.lock()
+        defer { lock.unlock() }
         for list in free.values { for mem in list { clReleaseMemObject(mem) } }
         free = [:]
         cachedBytes = 0

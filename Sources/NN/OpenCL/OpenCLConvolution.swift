@@ -42,8 +42,8 @@ extension OpenCLBackend {
         gemm(m: g.outChannels, n: g.patchSize, k: columns, alpha: 1, a: MatrixOperand(gathered, ld: columns),
              b: MatrixOperand(colT, ld: g.patchSize), beta: 0, c: MatrixOperand(wb, ld: g.patchSize))
         if let gradBias {
-            launch(.conv, "conv_bias_grad", dtype: ib.dtype, global: g.outChannels,
-                   .buffer(gathered), .buffer(cl(gradBias, "conv2dBackwardFilter")), .int(g.outChannels), .int(columns))
+            // Row sums of the regathered gradient, [outC, N * P].
+            reduce(.sum, gathered, out: gradBias, view: AxisView(outer: g.outChannels, axis: columns, inner: 1))
         }
     }
 
@@ -69,6 +69,9 @@ extension OpenCLBackend {
                      "OpenCLBackend.\(op): geometry \(g) gives an empty output")
         precondition(input.dtype == weight.dtype && weight.dtype == output.dtype && (bias == nil || bias!.dtype == input.dtype)
                      && input.dtype.isFloatingPoint, "OpenCLBackend.\(op): mixed dtypes")
+        // The whole-batch column matrix is indexed with 32-bit ints.
+        precondition(g.patchSize * g.batch * g.outHeight * g.outWidth <= Int(Int32.max) && g.inputShape.reduce(1, *) <= Int(Int32.max),
+                     "OpenCLBackend.\(op): the column matrix of \(g.inputShape) * \(g.weightShape) exceeds 2^31 elements; use a smaller batch")
         precondition(input.count >= g.inputShape.reduce(1, *) && weight.count >= g.weightShape.reduce(1, *)
                      && output.count >= g.outputShape.reduce(1, *) && (bias == nil || bias!.count >= g.outChannels),
                      "OpenCLBackend.\(op): buffers too small for input \(g.inputShape), weight \(g.weightShape), output \(g.outputShape)")

@@ -1,5 +1,3 @@
-import Foundation
-
 /// GEMM kernels (Kernels/gemm.cl), chosen per device type.
 extension OpenCLBackend {
     /// Which GEMM kernel a device runs: local-memory tiles on GPUs, vector
@@ -8,11 +6,6 @@ extension OpenCLBackend {
         case tiled, vector
     }
 
-    /// The k-slice of the vector kernel: 256 keeps a 16-column strip of B
-    /// (16 KiB of float) in L1.
-    static var vectorRows: Int { Int(ProcessInfo.processInfo.environment["NN_GEMM_ROWS"] ?? "") ?? 8 }
-    static var vectorKSlice: Int { Int(ProcessInfo.processInfo.environment["NN_GEMM_KSLICE"] ?? "") ?? 256 }
-
     public func gemm(m: Int, n: Int, k: Int, alpha: Double, a: MatrixOperand, b: MatrixOperand, beta: Double,
                      c: MatrixOperand) {
         gemmBatched(batch: 1, m: m, n: n, k: k, alpha: alpha, a: a, strideA: 0, b: b, strideB: 0, beta: beta, c: c, strideC: 0)
@@ -20,25 +13,28 @@ extension OpenCLBackend {
 
     public func gemmBatched(batch: Int, m: Int, n: Int, k: Int, alpha: Double, a: MatrixOperand, strideA: Int,
                             b: MatrixOperand, strideB: Int, beta: Double, c: MatrixOperand, strideC: Int) {
-        precondition(!c.transposed, "OpenCLBackend.gemm: the output operand cannot be transposed")
+        checkGEMMOperands("OpenCLBackend", batch: batch, m: m, n: n, k: k, a: a, strideA: strideA, b: b, strideB: strideB,
+                          c: c, strideC: strideC)
         let ab = cl(a.buffer, "gemm"), bb = cl(b.buffer, "gemm"), cb = cl(c.buffer, "gemm")
-        precondition(ab.dtype == bb.dtype && bb.dtype == cb.dtype && ab.dtype.isFloatingPoint,
-                     "OpenCLBackend.gemm: mixed dtypes \(ab.dtype), \(bb.dtype), \(cb.dtype)")
-        precondition(a.ld >= max(1, a.transposed ? m : k) && b.ld >= max(1, b.transposed ? k : n) && c.ld >= max(1, n),
-                     "OpenCLBackend.gemm: leading dimensions lda \(a.ld), ldb \(b.ld), ldc \(c.ld) too small for m \(m), n \(n), k \(k)")
+        // Kernels index operands with 32-bit ints.
+        precondition([ab, bb, cb].allSatisfy { $0.count <= Int(Int32.max) },
+                     "OpenCLBackend.gemm: operands over 2^31 elements exceed the kernels' 32-bit indexing")
         if batch == 0 || m == 0 || n == 0 { return }
+        // As BLAS: with alpha 0, A and B are not read (NaNs in them do not
+        // reach C); k = 0 makes the kernels compute C = beta C.
+        let k = alpha == 0 ? 0 : k
         func arguments(_ kRange: [KernelArgument], beta: Double) -> [KernelArgument] {
             [.int(m), .int(n)] + kRange + [.scalar(alpha),
              .buffer(ab), .int(a.offset), .int(a.ld), .int(a.transposed ? 1 : 0), .int(strideA),
              .buffer(bb), .int(b.offset), .int(b.ld), .int(b.transposed ? 1 : 0), .int(strideB),
              .scalar(beta), .buffer(cb), .int(c.offset), .int(c.ld), .int(strideC)]
         }
-        switch gemmKernel {
+        switch effectiveGEMMKernel(cb.dtype) {
         case .tiled:
             // 16 x 16 work-items per 64 x 64 tile of C.
             launch(.gemm, "gemm_tiled", dtype: cb.dtype, global: [(n + 63) / 64 * 16, (m + 63) / 64 * 16, batch],
                    local: [16, 16, 1], arguments([.int(k)], beta: beta))
-        case .vector where b.transposed:
+        case .vector where b.transposed && k > 0:
             // The vector kernel streams rows of B; a transposed B would be
             // read with a stride of ldb. Copying op(B) out densely costs
             // O(k n) against the product's O(m n k) and keeps the fast path.
@@ -50,14 +46,24 @@ extension OpenCLBackend {
         case .vector:
             // k in slices, so each work-item's strip of B stays in cache;
             // slices after the first accumulate into C (beta 1).
-            let slice = Self.vectorKSlice
             var k0 = 0
             repeat {
-                let k1 = k == 0 ? 0 : min(k, k0 + slice)
-                launch(.gemm, "gemm_vector", dtype: cb.dtype, global: [(n + 15) / 16, (m + Self.vectorRows - 1) / Self.vectorRows, batch], local: nil,
-                       arguments([.int(k0), .int(k1)], beta: k0 == 0 ? beta : 1))
+                let k1 = min(k, k0 + gemmKSlice)
+                launch(.gemm, "gemm_vector", dtype: cb.dtype, global: [(n + 15) / 16, (m + gemmRows - 1) / gemmRows, batch],
+                       local: nil, arguments([.int(k0), .int(k1)], beta: k0 == 0 ? beta : 1))
                 k0 = k1
             } while k0 < k
         }
+    }
+
+    /// The tiled kernel needs 256 work-items per group; a device (or a
+    /// double-precision build) that cannot run that many falls back to the
+    /// vector kernel.
+    private func effectiveGEMMKernel(_ dtype: DType) -> GEMMKernel {
+        guard gemmKernel == .tiled else { return .vector }
+        lock.lock()
+        defer { lock.unlock() }
+        guard let kernel = try? programs.kernel(.gemm, "gemm_tiled", dtype: dtype) else { return .tiled }  // launch reports it
+        return programs.maxWorkGroupSize(kernel) >= 256 ? .tiled : .vector
     }
 }

@@ -1,4 +1,5 @@
 import COpenCL
+import Foundation
 
 /// One kernel argument.
 enum KernelArgument {
@@ -26,7 +27,12 @@ extension OpenCLBackend {
     /// The n-D form: `global` and `local` have one entry per dimension.
     func launch(_ family: KernelFamily, _ name: String, dtype: DType, global: [Int], local: [Int]?,
                 _ arguments: [KernelArgument]) {
-        guard !hasPendingError, global.allSatisfy({ $0 > 0 }) else { return }
+        guard global.allSatisfy({ $0 > 0 }) else { return }
+        // Kernels index with 32-bit ints.
+        precondition(global.allSatisfy { $0 <= Int(Int32.max) },
+                     "OpenCLBackend.\(name): \(global) work-items exceed the 32-bit index range of the kernels")
+        lock.lock()
+        defer { lock.unlock() }
         do {
             let kernel = try programs.kernel(family, name, dtype: dtype)
             for (index, argument) in arguments.enumerated() {

@@ -5,8 +5,10 @@ extension OpenCLBackend {
         let sb = cl(src, "copyStrided"), db = cl(dst, "copyStrided")
         precondition(sb.dtype == db.dtype, "OpenCLBackend.copyStrided: \(sb.dtype) to \(db.dtype)")
         precondition(srcView.strides.count == shape.count && dstView.strides.count == shape.count && shape.count <= 8,
-                     "OpenCLBackend.copyStrided: shape \(shape) with strides \(srcView.strides) and \(dstView.strides) (at most 8 axes)")
+                     "OpenCLBackend.copyStrided: shape \(shape) with strides \(srcView.strides) and \(dstView.strides) (kernels take at most 8 axes)")
         precondition(!accumulate || sb.dtype.isFloatingPoint, "OpenCLBackend.copyStrided: accumulate needs floats")
+        precondition(srcView.fits(shape: shape, in: sb.count) && dstView.fits(shape: shape, in: db.count),
+                     "OpenCLBackend.copyStrided: shape \(shape) walks outside the buffers (\(sb.count) -> \(db.count))")
         let count = shape.reduce(1, *)
         if count == 0 { return }
         let name = accumulate ? "add_strided" : (sb.dtype == .float64 ? "copy_strided_64" : "copy_strided_32")

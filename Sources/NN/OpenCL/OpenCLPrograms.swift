@@ -25,7 +25,6 @@ enum KernelFamily: String, CaseIterable {
     var extraOptions: String {
         switch self {
         case .random: return "-cl-fp32-correctly-rounded-divide-sqrt"
-        case .gemm: return "-D ROWS=\(OpenCLBackend.vectorRows)"
         default: return ""
         }
     }
@@ -48,10 +47,13 @@ final class OpenCLPrograms {
     private(set) var compiledFromSource = 0
     private(set) var loadedFromCache = 0
 
-    init(context: cl_context, device: OpenCLDeviceInfo, cache: OpenCLBinaryCache?) {
+    private let gemmRows: Int
+
+    init(context: cl_context, device: OpenCLDeviceInfo, cache: OpenCLBinaryCache?, gemmRows: Int) {
         self.context = context
         self.device = device
         self.cache = cache
+        self.gemmRows = gemmRows
     }
 
     deinit {
@@ -63,7 +65,8 @@ final class OpenCLPrograms {
 
     func options(_ family: KernelFamily, _ dtype: DType) -> String {
         let t = dtype == .float64 ? "double" : "float"
-        return "-cl-std=CL1.2 -D T=\(t) -D NN_FP64=\(device.supportsFloat64 ? 1 : 0) \(family.extraOptions)"
+        let gemm = family == .gemm ? " -D ROWS=\(gemmRows)" : ""
+        return "-cl-std=CL1.2 -D T=\(t) -D NN_FP64=\(device.supportsFloat64 ? 1 : 0) \(family.extraOptions)\(gemm)"
     }
 
     /// The kernel `name` of `family` built for `dtype` (int32 users share the
@@ -81,9 +84,31 @@ final class OpenCLPrograms {
         return kernel
     }
 
+    /// Build failures by program, so a broken program fails fast instead of
+    /// recompiling on every op.
+    private var failures: [String: Error] = [:]
+
     func program(_ family: KernelFamily, _ dtype: DType) throws -> cl_program {
         let key = "\(family.rawValue)/\(dtype)"
         if let program = programs[key] { return program }
+        if let failure = failures[key] { throw failure }
+        do {
+            return try buildProgram(family, dtype, key: key)
+        } catch {
+            failures[key] = error
+            throw error
+        }
+    }
+
+    /// Work-items per group the kernel can run with on this device.
+    func maxWorkGroupSize(_ kernel: cl_kernel) -> Int {
+        var size = 0
+        let status = clGetKernelWorkGroupInfo(kernel, device.deviceID, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+                                              MemoryLayout<Int>.size, &size, nil)
+        return status == CL_SUCCESS ? size : device.maxWorkGroupSize
+    }
+
+    private func buildProgram(_ family: KernelFamily, _ dtype: DType, key: String) throws -> cl_program {
         if dtype == .float64 && !device.supportsFloat64 {
             throw OpenCLError.unsupported(device: device.name, what: "float64 (cl_khr_fp64)")
         }

@@ -10,9 +10,10 @@ extension OpenCLBackend {
         guard outputs > 0 else { return }
         // 1 / axis rounded in the dtype, as the CPU backend computes it.
         let scale = xb.dtype == .float64 ? 1 / Double(view.axis) : Double(1 / Float(view.axis))
-        if view.inner == 1 {
-            // One work-group per row with a tree reduction in local memory;
-            // 8 bytes per work-item covers the double accumulator.
+        if view.inner == 1 && view.axis >= 2 * reductionGroupSize {
+            // Long rows: one work-group per row with a tree reduction in local
+            // memory; 8 bytes per work-item covers the double accumulator.
+            // (Short rows would leave most of each group idle.)
             let local = reductionGroupSize
             launch(.reduce, "reduce_rows_\(op)", dtype: xb.dtype, global: view.outer * local, local: local,
                    .buffer(xb), .buffer(ob), .int(view.axis), .scalar(scale), .local(local * 8))
@@ -62,7 +63,8 @@ extension OpenCLBackend {
                      && sb.count >= n && ob.count >= view.count,
                      "OpenCLBackend.scatterAdd: view \(view), \(indexCount) indices, buffers \(sb.count) \(sb.dtype)/\(ib.count) \(ib.dtype)/\(ob.count) \(ob.dtype)")
         guard indexCount > 0 else { return }
-        launch(.reduce, "scatter_add", dtype: sb.dtype, global: view.count,
-               .buffer(sb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(view.count))
+        let columns = view.outer * view.inner
+        launch(.reduce, "scatter_add", dtype: sb.dtype, global: columns,
+               .buffer(sb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(columns))
     }
 }

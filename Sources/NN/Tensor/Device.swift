@@ -53,8 +53,11 @@ public struct Device: CustomStringConvertible {
         let lowered = spec.lowercased()
         if lowered == "cpu" { return .cpu }
         if lowered == "auto" || lowered.isEmpty {
-            guard let devices = try? OpenCLDevices.all(), let gpu = devices.first(where: { $0.kind == .gpu }) else { return .cpu }
-            return try opencl(gpu)
+            // auto promises the best device that works: a GPU whose context
+            // cannot be created is passed over, not fatal.
+            guard let devices = try? OpenCLDevices.all(), let gpu = devices.first(where: { $0.kind == .gpu }),
+                  let device = try? opencl(gpu) else { return .cpu }
+            return device
         }
         guard lowered == "opencl" || lowered.hasPrefix("opencl:") else { throw DeviceError.unknown(spec: spec) }
         let devices: [OpenCLDeviceInfo]

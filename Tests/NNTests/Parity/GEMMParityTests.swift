@@ -7,8 +7,10 @@ import XCTest
 final class GEMMParityTests: XCTestCase {
     /// (m, n, k): ones, primes, sizes just off the 64/16/4 tile multiples,
     /// and a large K.
+    /// (67, 35, 700) runs the vector kernel's full blocks over several
+    /// k-slices.
     static let shapes = [(1, 1, 1), (7, 13, 5), (31, 17, 61), (65, 67, 129), (1, 257, 3), (64, 64, 64),
-                         (63, 16, 17), (100, 3, 1500), (3, 5, 4099)]
+                         (63, 16, 17), (100, 3, 1500), (3, 5, 4099), (67, 35, 700)]
 
     private func forEachKernel(_ body: () throws -> Void) throws {
         let backends = try ParityDevices.all()
@@ -43,6 +45,25 @@ final class GEMMParityTests: XCTestCase {
                              .norm(rel: 1e-5)) { backend, x in
                 backend.gemm(m: 6, n: 70, k: 9, alpha: 1, a: MatrixOperand(x[0], ld: 9), b: MatrixOperand(x[1], ld: 70),
                              beta: 0, c: MatrixOperand(x[2], ld: 70))
+                return [x[2]]
+            }
+        }
+    }
+
+    /// Full vector blocks (m >= 8, n >= 16) with NaN in C and beta 0, and
+    /// alpha 0 with NaN in A: neither NaN may reach the result, as in BLAS.
+    func testZeroScalarsDoNotReadOperands() throws {
+        try forEachKernel {
+            try assertParity("gemm NaN in C, beta 0", [.random(16 * 40, seed: 12), .random(40 * 32, seed: 13),
+                                                        .float(Array(repeating: .nan, count: 16 * 32))], .norm(rel: 1e-5)) { backend, x in
+                backend.gemm(m: 16, n: 32, k: 40, alpha: 1, a: MatrixOperand(x[0], ld: 40), b: MatrixOperand(x[1], ld: 32),
+                             beta: 0, c: MatrixOperand(x[2], ld: 32))
+                return [x[2]]
+            }
+            try assertParity("gemm NaN in A, alpha 0", [.float(Array(repeating: .nan, count: 16 * 40)), .random(40 * 32, seed: 14),
+                                                        .random(16 * 32, seed: 15)], .exact) { backend, x in
+                backend.gemm(m: 16, n: 32, k: 40, alpha: 0, a: MatrixOperand(x[0], ld: 40), b: MatrixOperand(x[1], ld: 32),
+                             beta: 0.5, c: MatrixOperand(x[2], ld: 32))
                 return [x[2]]
             }
         }
