@@ -58,6 +58,8 @@ let package = Package(
             name: "NNTests",
             dependencies: ["NN"],
             path: "Tests/NNTests",
+            // Read through #filePath, not bundled.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
     ]
 )

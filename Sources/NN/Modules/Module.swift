@@ -101,7 +101,14 @@ open class Module {
         let known = Set(mine.map(\.name))
         problems += state.keys.filter { !known.contains($0) }.sorted().map { "unexpected '\($0)'" }
         guard problems.isEmpty else { throw StateDictError(problems: problems) }
-        for (name, parameter) in mine { try parameter.assign(state[name]!) }
+        // Move everything to the parameters' devices first (the step that
+        // can fail), then swap the values in: all or nothing.
+        let converted = try mine.map { name, parameter in
+            // copied(): the model must not share storage with the caller's
+            // tensors, or in-place optimizer steps would change them too.
+            try withNoGrad { try state[name]!.detached().to(parameter.device).to(dtype: parameter.value.dtype).copied() }
+        }
+        for ((_, parameter), value) in zip(mine, converted) { parameter.value = value }
     }
 
     /// Sets training mode here and in every submodule.

@@ -37,7 +37,8 @@ public final class Parameter {
     /// its gradient is cleared.
     public func assign(_ source: Tensor) throws {
         precondition(source.shape == shape, ShapeErrors.mismatch("Parameter.assign", shape, source.shape, "shapes differ"))
-        let converted = try withNoGrad { try source.to(value.device).to(dtype: value.dtype) }
+        // A private copy: in-place optimizer steps must not reach `source`.
+        let converted = try withNoGrad { try source.detached().to(value.device).to(dtype: value.dtype).copied() }
         value = trainable ? converted.requiringGrad() : converted.detached()
     }
 }

@@ -89,6 +89,14 @@ extension Tensor {
     }
 
     public func zerosLike() -> Tensor { Tensor.zeros(shape, dtype: dtype, on: device) }
+
+    /// A copy of the data in a new buffer on the same device (a device-side
+    /// copy), outside the graph.
+    public func copied() -> Tensor {
+        let out = Tensor.empty(shape, dtype: dtype, on: device)
+        backend.copy(buffer, srcOffset: 0, to: out.buffer, dstOffset: 0, count: count)
+        return out
+    }
     public func onesLike() -> Tensor { Tensor.ones(shape, dtype: dtype, on: device) }
 }
 

@@ -47,13 +47,3 @@ public final class EarlyStopping {
         try model.loadStateDict(bestState)
     }
 }
-
-extension Tensor {
-    /// A copy of the data in a new buffer on the same device, outside the
-    /// graph.
-    public func copied() -> Tensor {
-        let out = Tensor.empty(shape, dtype: dtype, on: device)
-        backend.copy(buffer, srcOffset: 0, to: out.buffer, dstOffset: 0, count: count)
-        return out
-    }
-}

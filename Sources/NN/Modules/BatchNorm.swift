@@ -1,0 +1,136 @@
+/// Batch normalization over every axis but the channel axis 1, with PyTorch's
+/// semantics (`torch.nn.modules.batchnorm._BatchNorm`). `BatchNorm1d` (and
+/// the 2-D variant for images) are this class with a check of the input
+/// rank.
+///
+/// In training mode (or always, with `trackRunningStats: false`) the input is
+/// normalized with the batch mean and the biased batch variance, and the
+/// running statistics move towards the batch's:
+///
+///     running_mean = (1 - momentum) * running_mean + momentum * mean
+///     running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)
+///
+/// with n the number of values per channel (the unbiased variance, as
+/// PyTorch). `momentum: nil` uses the cumulative average instead (factor
+/// 1 / num_batches_tracked). In evaluation mode the running statistics
+/// normalize. The output is y = (x - mean) / sqrt(var + eps) * weight + bias.
+///
+/// State dict (PyTorch's names and order): `weight`, `bias` [C] (ones and
+/// zeros; absent without `affine`), then the buffers `running_mean`,
+/// `running_var` [C] (zeros and ones) and `num_batches_tracked` (absent
+/// without `trackRunningStats`). `num_batches_tracked` is a shape-[] int32
+/// tensor here (int64 in PyTorch, which has no counterpart among this
+/// library's dtypes): a checkpoint loader converts between the two.
+open class BatchNormBase: Module {
+    public let numFeatures: Int
+    public let eps: Double
+    /// nil: cumulative moving average.
+    public let momentum: Double?
+    public let affine: Bool
+    public let trackRunningStats: Bool
+
+    /// Scale [C] (nil without `affine`).
+    public private(set) var weight: Parameter?
+    /// Shift [C] (nil without `affine`).
+    public private(set) var bias: Parameter?
+    /// Buffers (nil without `trackRunningStats`).
+    public private(set) var runningMean: Parameter?
+    public private(set) var runningVar: Parameter?
+    public private(set) var numBatchesTracked: Parameter?
+
+    /// The number of batches the running statistics have seen, kept on the
+    /// host so that training never waits for the device to read the
+    /// counter; re-read when the buffer was replaced (a loaded checkpoint).
+    private var trackedCount: (value: Int, buffer: DeviceBuffer)?
+
+    public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
+                trackRunningStats: Bool = true, dtype: DType = .float32, device: Device = .default) {
+        precondition(numFeatures >= 1, "\(Self.self): numFeatures must be at least 1, got \(numFeatures)")
+        precondition(dtype.isFloatingPoint, "\(Self.self): needs a float dtype, got \(dtype)")
+        self.numFeatures = numFeatures
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.trackRunningStats = trackRunningStats
+        super.init()
+        if affine {
+            weight = register(parameter: "weight", Init.ones([numFeatures], dtype: dtype, on: device))
+            bias = register(parameter: "bias", Init.zeros([numFeatures], dtype: dtype, on: device))
+        }
+        if trackRunningStats {
+            runningMean = register(buffer: "running_mean", Init.zeros([numFeatures], dtype: dtype, on: device))
+            runningVar = register(buffer: "running_var", Init.ones([numFeatures], dtype: dtype, on: device))
+            numBatchesTracked = register(buffer: "num_batches_tracked", Tensor.zeros([], dtype: .int32, on: device))
+        }
+    }
+
+    /// Stops with a message when `input` has the wrong rank for this layer.
+    /// The base accepts any [N, C, ...].
+    open func checkInputRank(_ input: Tensor) {
+        precondition(input.rank >= 2, "\(type(of: self)): expected input [N, C, ...], got \(input.shape)")
+    }
+
+    open override func forward(_ input: Tensor) -> Tensor {
+        checkInputRank(input)
+        precondition(input.shape[1] == numFeatures,
+                     "\(type(of: self))(\(numFeatures)): input \(input.shape) has \(input.shape[1]) channels on axis 1, expected \(numFeatures)")
+        // [1, C, 1, ..., 1]: per-channel values line up with axis 1.
+        let channelShape = [1, numFeatures] + [Int](repeating: 1, count: input.rank - 2)
+        let axes = [0] + Array(2..<input.rank)
+        let useBatchStats = isTraining || !trackRunningStats
+
+        let normalized: Tensor
+        if useBatchStats {
+            let n = input.count / numFeatures
+            precondition(n > 1, "\(type(of: self)): expected more than 1 value per channel when training, got input \(input.shape)")
+            let mean = input.mean(axes: axes, keepDims: true)
+            let centered = input - mean
+            let variance = centered.square().mean(axes: axes, keepDims: true)  // biased
+            normalized = centered / (variance + eps).sqrt()
+            if isTraining && trackRunningStats {
+                updateRunningStats(mean: mean, biasedVariance: variance, n: n)
+            }
+        } else {
+            let mean = runningMean!.value.reshaped(channelShape), variance = runningVar!.value.reshaped(channelShape)
+            normalized = (input - mean) / (variance + eps).sqrt()
+        }
+        guard let weight, let bias else { return normalized }
+        return normalized * weight.value.reshaped(channelShape) + bias.value.reshaped(channelShape)
+    }
+
+    private func updateRunningStats(mean: Tensor, biasedVariance: Tensor, n: Int) {
+        guard let runningMean, let runningVar, let numBatchesTracked else { return }
+        withNoGrad {
+            let count = batchesTracked(numBatchesTracked) + 1
+            trackedCount = nil
+            numBatchesTracked.value = Tensor(int32: [Int32(truncatingIfNeeded: count)], shape: [],
+                                             on: numBatchesTracked.device)
+            trackedCount = (count, numBatchesTracked.value.buffer)
+            let factor = momentum ?? 1 / Double(count)
+            let unbiased = biasedVariance.detached().reshaped([numFeatures]) * (Double(n) / Double(n - 1))
+            let batchMean = mean.detached().reshaped([numFeatures])
+            runningMean.value = runningMean.value * (1 - factor) + batchMean * factor
+            runningVar.value = runningVar.value * (1 - factor) + unbiased * factor
+        }
+    }
+
+    /// The counter's value: from the host copy unless the buffer changed
+    /// behind it (then one read from the device).
+    private func batchesTracked(_ counter: Parameter) -> Int {
+        if let trackedCount, trackedCount.buffer === counter.value.buffer { return trackedCount.value }
+        do {
+            return Int(try counter.value.toArray(as: Int32.self)[0])
+        } catch {
+            preconditionFailure("\(type(of: self)): cannot read num_batches_tracked: \(error)")
+        }
+    }
+}
+
+/// Batch normalization of [N, C] or [N, C, L] inputs, per channel C
+/// (PyTorch's `nn.BatchNorm1d`); see `BatchNormBase` for the semantics.
+public final class BatchNorm1d: BatchNormBase {
+    public override func checkInputRank(_ input: Tensor) {
+        precondition(input.rank == 2 || input.rank == 3,
+                     "BatchNorm1d: expected 2D or 3D input [N, C] or [N, C, L], got \(input.shape)")
+    }
+}

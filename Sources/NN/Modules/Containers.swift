@@ -1,0 +1,69 @@
+/// Modules in a chain (PyTorch's `nn.Sequential`): the output of each is the
+/// input of the next. Children are named "0", "1", ... so the state dict
+/// reads `0.weight`, `0.bias`, `2.weight` ... as in PyTorch.
+///
+///     let mlp = Sequential(Linear(784, 256), ReLU(), Linear(256, 10))
+public final class Sequential: Module {
+    public private(set) var layers: [Module] = []
+
+    public init(_ layers: [Module]) {
+        super.init()
+        layers.forEach { append($0) }
+    }
+
+    public convenience init(_ layers: Module...) { self.init(layers) }
+
+    /// Adds a module at the end, named by its position.
+    public func append(_ module: Module) {
+        register(module: String(layers.count), module)
+        layers.append(module)
+    }
+
+    public var count: Int { layers.count }
+    public subscript(index: Int) -> Module { layers[index] }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        layers.reduce(input) { x, layer in layer(x) }
+    }
+}
+
+/// A skip connection: y = shortcut(x) + body(x), with shortcut the identity
+/// unless one is given (a projection when body changes the shape). The
+/// children are named "body" and "shortcut".
+public final class Residual: Module {
+    public let body: Module
+    public let shortcut: Module?
+
+    public init(_ body: Module, shortcut: Module? = nil) {
+        self.body = body
+        self.shortcut = shortcut
+        super.init()
+        register(module: "body", body)
+        if let shortcut { register(module: "shortcut", shortcut) }
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        (shortcut?(input) ?? input) + body(input)
+    }
+}
+
+/// Collapses axes startDim...endDim into one (PyTorch's `nn.Flatten`; the
+/// defaults keep the batch axis: [N, C, H, W] -> [N, C * H * W]).
+public final class Flatten: Module {
+    public let startDim: Int
+    public let endDim: Int
+
+    public init(startDim: Int = 1, endDim: Int = -1) {
+        self.startDim = startDim
+        self.endDim = endDim
+        super.init()
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor { input.flattened(startAxis: startDim, endAxis: endDim) }
+}
+
+/// Returns its input unchanged (a placeholder, as PyTorch's `nn.Identity`).
+public final class Identity: Module {
+    public override init() { super.init() }
+    public override func forward(_ input: Tensor) -> Tensor { input }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// A fully connected layer, y = x W^T + b (PyTorch's `nn.Linear`).
+///
+/// Parameters `weight` [outFeatures, inFeatures] and `bias` [outFeatures],
+/// both drawn from U(-1/sqrt(inFeatures), 1/sqrt(inFeatures)) as PyTorch's
+/// `reset_parameters` does (its `kaiming_uniform_(a=sqrt(5))` on the weight
+/// reduces to exactly that bound), weight first, then bias.
+///
+/// The input is [*, inFeatures] (any leading axes, or none); the output
+/// [*, outFeatures].
+public final class Linear: Module {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    /// [outFeatures, inFeatures].
+    public var weight: Parameter { weightStorage! }
+    /// [outFeatures], nil when built with `bias: false`.
+    public private(set) var bias: Parameter?
+    // Set right after super.init (registration needs self); never nil after.
+    private var weightStorage: Parameter?
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32,
+                device: Device = .default) {
+        precondition(inFeatures >= 0 && outFeatures >= 0,
+                     "Linear: feature counts must not be negative, got (\(inFeatures), \(outFeatures))")
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        let bound = inFeatures > 0 ? 1 / Double(inFeatures).squareRoot() : 0
+        let w = Init.uniform([outFeatures, inFeatures], low: -bound, high: bound, dtype: dtype, on: device)
+        let b = bias ? Init.uniform([outFeatures], low: -bound, high: bound, dtype: dtype, on: device) : nil
+        super.init()
+        weightStorage = register(parameter: "weight", w)
+        self.bias = b.map { register(parameter: "bias", $0) }
+    }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        precondition(input.rank >= 1 && input.shape[input.rank - 1] == inFeatures,
+                     "Linear(\(inFeatures), \(outFeatures)): input \(input.shape) must be [*, \(inFeatures)]")
+        let leading = Array(input.shape.dropLast())
+        let rows = input.rank == 2 ? input : input.reshaped([leading.reduce(1, *), inFeatures])
+        var out = rows.matmul(weight.value.transposed())
+        if let bias { out = out + bias.value }
+        return input.rank == 2 ? out : out.reshaped(leading + [outFeatures])
+    }
+}
