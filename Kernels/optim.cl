@@ -36,3 +36,46 @@ kernel void adam_step(global T* restrict p, global const T* restrict g, global T
     v[i] = vi;
     p[i] = param - stepSize * mi / (sqrt(vi) / rootCorrection2 + eps);
 }
+
+// Adagrad: g += wd * p; sum += g g; p -= clr * g / (sqrt(sum) + eps), with
+// the decayed step size clr computed on the host.
+kernel void adagrad_step(global T* restrict p, global const T* restrict g, global T* restrict sum, const int n,
+                         const T clr, const T wd, const T eps) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const T grad = g[i] + wd * p[i];
+    const T s = sum[i] + grad * grad;
+    sum[i] = s;
+    p[i] -= clr * grad / (sqrt(s) + eps);
+}
+
+// RMSprop: g += wd * p; sq = alpha sq + (1 - alpha) g g; centered: ga =
+// alpha ga + (1 - alpha) g, avg = sqrt(sq - ga ga) + eps, else avg =
+// sqrt(sq) + eps; momentum: buf = mu buf + g / avg, p -= lr buf; else
+// p -= lr g / avg. ga / buf may be NULL when centered / useMomentum is 0.
+kernel void rmsprop_step(global T* restrict p, global const T* restrict g, global T* restrict sq,
+                         global T* restrict ga, global T* restrict buf, const int n, const T lr, const T alpha,
+                         const T oneMinusAlpha, const T eps, const T wd, const T mu, const int centered,
+                         const int useMomentum) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const T grad = g[i] + wd * p[i];
+    const T s = alpha * sq[i] + oneMinusAlpha * grad * grad;
+    sq[i] = s;
+    T avg;
+    if (centered) {
+        const T a = alpha * ga[i] + oneMinusAlpha * grad;
+        ga[i] = a;
+        avg = sqrt(s - a * a);
+    } else {
+        avg = sqrt(s);
+    }
+    avg += eps;
+    if (useMomentum) {
+        const T b = mu * buf[i] + grad / avg;
+        buf[i] = b;
+        p[i] -= lr * b;
+    } else {
+        p[i] -= lr * grad / avg;
+    }
+}

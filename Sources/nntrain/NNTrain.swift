@@ -7,7 +7,7 @@ struct NNTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nntrain",
         abstract: "Training programs built on the NN library.",
-        subcommands: [XOR.self],
+        subcommands: [XOR.self, MNISTMLP.self],
         defaultSubcommand: XOR.self)
 }
 

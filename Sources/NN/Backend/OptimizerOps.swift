@@ -38,6 +38,50 @@ public struct AdamHyperparameters: Equatable, Sendable {
     }
 }
 
+/// Adagrad hyper-parameters with PyTorch's semantics (torch.optim.Adagrad).
+public struct AdagradHyperparameters: Equatable, Sendable {
+    public var learningRate: Double
+    /// The step size at 1-based step t is lr / (1 + (t - 1) * lrDecay).
+    public var learningRateDecay: Double = 0
+    public var weightDecay: Double = 0
+    /// What the running sum of squared gradients starts at (used by the
+    /// optimizer when it creates the state; the step op does not read it).
+    public var initialAccumulatorValue: Double = 0
+    public var epsilon: Double = 1e-10
+
+    public init(learningRate: Double = 1e-2, learningRateDecay: Double = 0, weightDecay: Double = 0,
+                initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10) {
+        self.learningRate = learningRate
+        self.learningRateDecay = learningRateDecay
+        self.weightDecay = weightDecay
+        self.initialAccumulatorValue = initialAccumulatorValue
+        self.epsilon = epsilon
+    }
+}
+
+/// RMSprop hyper-parameters with PyTorch's semantics (torch.optim.RMSprop).
+public struct RMSpropHyperparameters: Equatable, Sendable {
+    public var learningRate: Double
+    /// The smoothing constant of the running averages.
+    public var alpha: Double = 0.99
+    public var epsilon: Double = 1e-8
+    public var weightDecay: Double = 0
+    public var momentum: Double = 0
+    /// Normalize by an estimate of the gradient's variance (square average
+    /// minus the squared gradient average) instead of its second moment.
+    public var centered: Bool = false
+
+    public init(learningRate: Double = 1e-2, alpha: Double = 0.99, epsilon: Double = 1e-8, weightDecay: Double = 0,
+                momentum: Double = 0, centered: Bool = false) {
+        self.learningRate = learningRate
+        self.alpha = alpha
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.momentum = momentum
+        self.centered = centered
+    }
+}
+
 /// Optimizer steps applied in place on the device, so a training step needs
 /// no host round trip.
 public protocol OptimizerOps: AnyObject {
@@ -53,4 +97,18 @@ public protocol OptimizerOps: AnyObject {
     /// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
     func adamStep(param: DeviceBuffer, grad: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
                   hyper: AdamHyperparameters, step: Int)
+
+    /// Adagrad at 1-based `step`: g = g + wd * p; sum += g^2;
+    /// p -= clr * g / (sqrt(sum) + eps) with clr = lr / (1 + (step - 1) *
+    /// lrDecay), computed on the host in Double.
+    func adagradStep(param: DeviceBuffer, grad: DeviceBuffer, sum: DeviceBuffer, count: Int,
+                     hyper: AdagradHyperparameters, step: Int)
+
+    /// RMSprop: g = g + wd * p; sq = alpha sq + (1 - alpha) g^2; centered:
+    /// ga = alpha ga + (1 - alpha) g, avg = sqrt(sq - ga^2) + eps, else avg =
+    /// sqrt(sq) + eps; with momentum: buf = momentum buf + g / avg, p -= lr
+    /// buf; without: p -= lr g / avg. `gradAvg` is needed when centered,
+    /// `momentumBuffer` when momentum is non-zero (both start at zero).
+    func rmspropStep(param: DeviceBuffer, grad: DeviceBuffer, squareAvg: DeviceBuffer, gradAvg: DeviceBuffer?,
+                     momentumBuffer: DeviceBuffer?, count: Int, hyper: RMSpropHyperparameters)
 }

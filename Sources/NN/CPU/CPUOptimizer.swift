@@ -64,4 +64,75 @@ extension CPUBackend {
         default: run(Float.self)
         }
     }
+
+    public func adagradStep(param: DeviceBuffer, grad: DeviceBuffer, sum: DeviceBuffer, count: Int,
+                            hyper h: AdagradHyperparameters, step: Int) {
+        let bufs = [param, grad, sum].map { cpu($0, "adagradStep") }
+        precondition(step >= 1, "CPUBackend.adagradStep: step \(step) must start at 1")
+        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
+                     "CPUBackend.adagradStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
+        // The decayed step size in Double on the host, as PyTorch.
+        let clr = h.learningRate / (1 + Double(step - 1) * h.learningRateDecay)
+        func run<T: CPUScalar>(_: T.Type) {
+            let p = bufs[0].pointer(T.self), g = bufs[1].pointer(T.self), s = bufs[2].pointer(T.self)
+            let lr = T(clr), wd = T(h.weightDecay), eps = T(h.epsilon)
+            parallelFor(count) { r in
+                for i in r {
+                    let grad = g[i] + wd * p[i]
+                    let sum = s[i] + grad * grad
+                    s[i] = sum
+                    p[i] -= lr * grad / (sum.squareRoot() + eps)
+                }
+            }
+        }
+        switch floatType(bufs[0], "adagradStep") {
+        case .float64: run(Double.self)
+        default: run(Float.self)
+        }
+    }
+
+    public func rmspropStep(param: DeviceBuffer, grad: DeviceBuffer, squareAvg: DeviceBuffer, gradAvg: DeviceBuffer?,
+                            momentumBuffer: DeviceBuffer?, count: Int, hyper h: RMSpropHyperparameters) {
+        let pb = cpu(param, "rmspropStep"), gb = cpu(grad, "rmspropStep"), sb = cpu(squareAvg, "rmspropStep")
+        let ab = gradAvg.map { cpu($0, "rmspropStep") }, mb = momentumBuffer.map { cpu($0, "rmspropStep") }
+        precondition(!h.centered || ab != nil, "CPUBackend.rmspropStep: centered RMSprop needs a gradient-average buffer")
+        precondition(h.momentum == 0 || mb != nil, "CPUBackend.rmspropStep: momentum \(h.momentum) needs a momentum buffer")
+        let all = [pb, gb, sb] + (h.centered ? [ab!] : []) + (h.momentum != 0 ? [mb!] : [])
+        precondition(all.allSatisfy { $0.dtype == pb.dtype && $0.count >= count },
+                     "CPUBackend.rmspropStep: \(count) elements, buffers \(all.map { "\($0.count) \($0.dtype)" })")
+        func run<T: CPUScalar>(_: T.Type) {
+            let p = pb.pointer(T.self), g = gb.pointer(T.self), sq = sb.pointer(T.self)
+            let ga = h.centered ? ab!.pointer(T.self) : nil, buf = h.momentum != 0 ? mb!.pointer(T.self) : nil
+            // 1 - alpha in Double before rounding, as for Adam's betas.
+            let lr = T(h.learningRate), alpha = T(h.alpha), oneMinusAlpha = T(1 - h.alpha)
+            let eps = T(h.epsilon), wd = T(h.weightDecay), mu = T(h.momentum)
+            parallelFor(count) { r in
+                for i in r {
+                    let grad = g[i] + wd * p[i]
+                    let s = alpha * sq[i] + oneMinusAlpha * grad * grad
+                    sq[i] = s
+                    var avg: T
+                    if let ga {
+                        let a = alpha * ga[i] + oneMinusAlpha * grad
+                        ga[i] = a
+                        avg = (s - a * a).squareRoot()
+                    } else {
+                        avg = s.squareRoot()
+                    }
+                    avg += eps
+                    if let buf {
+                        let b = mu * buf[i] + grad / avg
+                        buf[i] = b
+                        p[i] -= lr * b
+                    } else {
+                        p[i] -= lr * grad / avg
+                    }
+                }
+            }
+        }
+        switch floatType(pb, "rmspropStep") {
+        case .float64: run(Double.self)
+        default: run(Float.self)
+        }
+    }
 }

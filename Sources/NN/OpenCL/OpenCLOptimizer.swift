@@ -34,4 +34,32 @@ extension OpenCLBackend {
                .scalar(h.weightDecay), .scalar(h.learningRate / correction1), .scalar(correction2.squareRoot()),
                .scalar(1 - h.learningRate * h.weightDecay), .int(h.decoupledWeightDecay ? 1 : 0))
     }
+
+    public func adagradStep(param: DeviceBuffer, grad: DeviceBuffer, sum: DeviceBuffer, count: Int,
+                            hyper h: AdagradHyperparameters, step: Int) {
+        let bufs = [param, grad, sum].map { cl($0, "adagradStep") }
+        precondition(step >= 1, "OpenCLBackend.adagradStep: step \(step) must start at 1")
+        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
+                     "OpenCLBackend.adagradStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
+        // The decayed step size in Double on the host, as the CPU backend.
+        let clr = h.learningRate / (1 + Double(step - 1) * h.learningRateDecay)
+        launch(.optim, "adagrad_step", dtype: bufs[0].dtype, global: count,
+               .buffer(bufs[0]), .buffer(bufs[1]), .buffer(bufs[2]), .int(count),
+               .scalar(clr), .scalar(h.weightDecay), .scalar(h.epsilon))
+    }
+
+    public func rmspropStep(param: DeviceBuffer, grad: DeviceBuffer, squareAvg: DeviceBuffer, gradAvg: DeviceBuffer?,
+                            momentumBuffer: DeviceBuffer?, count: Int, hyper h: RMSpropHyperparameters) {
+        let pb = cl(param, "rmspropStep"), gb = cl(grad, "rmspropStep"), sb = cl(squareAvg, "rmspropStep")
+        let ab = gradAvg.map { cl($0, "rmspropStep") }, mb = momentumBuffer.map { cl($0, "rmspropStep") }
+        precondition(!h.centered || ab != nil, "OpenCLBackend.rmspropStep: centered RMSprop needs a gradient-average buffer")
+        precondition(h.momentum == 0 || mb != nil, "OpenCLBackend.rmspropStep: momentum \(h.momentum) needs a momentum buffer")
+        let used = [pb, gb, sb] + (h.centered ? [ab!] : []) + (h.momentum != 0 ? [mb!] : [])
+        precondition(used.allSatisfy { $0.dtype == pb.dtype && $0.count >= count } && pb.dtype.isFloatingPoint,
+                     "OpenCLBackend.rmspropStep: \(count) elements, buffers \(used.map { "\($0.count) \($0.dtype)" })")
+        launch(.optim, "rmsprop_step", dtype: pb.dtype, global: count,
+               .buffer(pb), .buffer(gb), .buffer(sb), .buffer(h.centered ? ab : nil), .buffer(h.momentum != 0 ? mb : nil),
+               .int(count), .scalar(h.learningRate), .scalar(h.alpha), .scalar(1 - h.alpha), .scalar(h.epsilon),
+               .scalar(h.weightDecay), .scalar(h.momentum), .int(h.centered ? 1 : 0), .int(h.momentum != 0 ? 1 : 0))
+    }
 }

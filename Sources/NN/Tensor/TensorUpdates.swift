@@ -22,6 +22,29 @@ extension Tensor {
         backend.adamStep(param: buffer, grad: g.buffer, m: m.buffer, v: v.buffer, count: count, hyper: hyper, step: step)
     }
 
+    /// One Adagrad step at 1-based `step`, with the running sum of squared
+    /// gradients `sum` shaped like this parameter (start it at
+    /// `hyper.initialAccumulatorValue`).
+    public func adagradStep(sum: Tensor, hyper: AdagradHyperparameters, step: Int) {
+        let g = gradForUpdate("adagradStep")
+        checkState("adagradStep", sum)
+        backend.adagradStep(param: buffer, grad: g.buffer, sum: sum.buffer, count: count, hyper: hyper, step: step)
+    }
+
+    /// One RMSprop step. `squareAvg`, and `gradAvg` (when centered) and
+    /// `momentumBuffer` (when momentum is non-zero), are shaped like this
+    /// parameter and start at zero.
+    public func rmspropStep(squareAvg: Tensor, gradAvg: Tensor?, momentumBuffer: Tensor?, hyper: RMSpropHyperparameters) {
+        let g = gradForUpdate("rmspropStep")
+        checkState("rmspropStep", squareAvg)
+        precondition(!hyper.centered || gradAvg != nil, "rmspropStep: centered RMSprop needs gradAvg")
+        precondition(hyper.momentum == 0 || momentumBuffer != nil, "rmspropStep: momentum \(hyper.momentum) needs momentumBuffer")
+        if let gradAvg { checkState("rmspropStep", gradAvg) }
+        if let momentumBuffer { checkState("rmspropStep", momentumBuffer) }
+        backend.rmspropStep(param: buffer, grad: g.buffer, squareAvg: squareAvg.buffer, gradAvg: gradAvg?.buffer,
+                            momentumBuffer: momentumBuffer?.buffer, count: count, hyper: hyper)
+    }
+
     private func gradForUpdate(_ op: String) -> Tensor {
         guard let g = grad else { preconditionFailure("\(op): parameter \(shape) has no gradient (call backward first)") }
         return g

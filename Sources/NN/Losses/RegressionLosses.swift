@@ -1,0 +1,27 @@
+/// Mean squared error, (input - target)^2 per element (torch.nn.MSELoss).
+public struct MSELoss: Loss {
+    public var reduction: Reduction
+
+    public init(reduction: Reduction = .mean) { self.reduction = reduction }
+
+    public func callAsFunction(_ input: Tensor, _ target: Tensor) -> Tensor {
+        checkSameShape("MSELoss", input, target)
+        return reduction.apply((input - target).square())
+    }
+}
+
+/// Mean absolute error, |input - target| per element (torch.nn.L1Loss). The
+/// gradient at input == target is 0, as PyTorch's sign.
+public struct L1Loss: Loss {
+    public var reduction: Reduction
+
+    public init(reduction: Reduction = .mean) { self.reduction = reduction }
+
+    public func callAsFunction(_ input: Tensor, _ target: Tensor) -> Tensor {
+        checkSameShape("L1Loss", input, target)
+        return reduction.apply((input - target).abs())
+    }
+}
+
+/// The mean absolute error under its other name.
+public typealias MAELoss = L1Loss

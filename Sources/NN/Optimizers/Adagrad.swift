@@ -1,0 +1,48 @@
+/// Adagrad (torch.optim.Adagrad): each weight's step shrinks with the sum
+/// of its squared gradients.
+///
+/// Per parameter p with gradient g at step t (from 1):
+///
+///     g += weightDecay * p
+///     sum += g^2                          (sum starts at initialAccumulatorValue)
+///     p -= lr / (1 + (t - 1) lrDecay) * g / (sqrt(sum) + eps)
+///
+/// One in-place backend call per parameter (`Tensor.adagradStep`).
+public final class Adagrad: Optimizer {
+    public var hyper: AdagradHyperparameters
+    private var states: ParameterStates<Tensor>
+
+    public var parameters: [Parameter] { states.parameters }
+    public var learningRate: Double {
+        get { hyper.learningRate }
+        set { hyper.learningRate = newValue }
+    }
+
+    public init(_ parameters: [Parameter], learningRate: Double = 1e-2, learningRateDecay: Double = 0,
+                weightDecay: Double = 0, initialAccumulatorValue: Double = 0, epsilon: Double = 1e-10) {
+        checkHyper("Adagrad", "learning rate", learningRate, learningRate >= 0)
+        checkHyper("Adagrad", "learning rate decay", learningRateDecay, learningRateDecay >= 0)
+        checkHyper("Adagrad", "weight decay", weightDecay, weightDecay >= 0)
+        checkHyper("Adagrad", "initial accumulator value", initialAccumulatorValue, initialAccumulatorValue >= 0)
+        checkHyper("Adagrad", "epsilon", epsilon, epsilon >= 0)
+        hyper = AdagradHyperparameters(learningRate: learningRate, learningRateDecay: learningRateDecay,
+                                       weightDecay: weightDecay, initialAccumulatorValue: initialAccumulatorValue,
+                                       epsilon: epsilon)
+        states = ParameterStates("Adagrad", parameters)
+    }
+
+    public func step() {
+        let h = hyper
+        states.forEachUpdate("Adagrad", make: { Tensor.full($0.shape, h.initialAccumulatorValue, dtype: $0.dtype, on: $0.device) }) {
+            value, sum, t in
+            checkStateDevice("Adagrad", value, sum)
+            value.adagradStep(sum: sum, hyper: h, step: t)
+        }
+    }
+
+    /// The running sum of squared gradients of `parameter` and its step
+    /// count (nil before its first step).
+    public func sum(of parameter: Parameter) -> (sum: Tensor, step: Int)? {
+        states.state(of: parameter).map { ($0.state, $0.steps) }
+    }
+}

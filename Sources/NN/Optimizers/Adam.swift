@@ -1,0 +1,67 @@
+import Foundation
+
+/// Adam with bias correction (torch.optim.Adam), and with
+/// `decoupledWeightDecay` AdamW.
+///
+/// Per parameter p with gradient g at step t (from 1):
+///
+///     g += weightDecay * p                  (Adam's L2 weight decay)
+///     p *= 1 - lr * weightDecay             (AdamW's, instead)
+///     m = beta1 m + (1 - beta1) g
+///     v = beta2 v + (1 - beta2) g^2
+///     p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+///
+/// One in-place backend call per parameter (`Tensor.adamStep`); the bias
+/// corrections are computed on the host in Double. AMSGrad is not offered.
+public class Adam: Optimizer {
+    public var hyper: AdamHyperparameters
+    private var states: ParameterStates<(m: Tensor, v: Tensor)>
+
+    public var parameters: [Parameter] { states.parameters }
+    public var learningRate: Double {
+        get { hyper.learningRate }
+        set { hyper.learningRate = newValue }
+    }
+
+    public convenience init(_ parameters: [Parameter], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                            epsilon: Double = 1e-8, weightDecay: Double = 0) {
+        self.init("Adam", parameters, AdamHyperparameters(learningRate: learningRate, beta1: betas.0, beta2: betas.1,
+                                                          epsilon: epsilon, weightDecay: weightDecay))
+    }
+
+    init(_ name: String, _ parameters: [Parameter], _ h: AdamHyperparameters) {
+        checkHyper(name, "learning rate", h.learningRate, h.learningRate >= 0)
+        checkHyper(name, "beta1", h.beta1, h.beta1 >= 0 && h.beta1 < 1)
+        checkHyper(name, "beta2", h.beta2, h.beta2 >= 0 && h.beta2 < 1)
+        checkHyper(name, "epsilon", h.epsilon, h.epsilon >= 0)
+        checkHyper(name, "weight decay", h.weightDecay, h.weightDecay >= 0)
+        hyper = h
+        states = ParameterStates(name, parameters)
+    }
+
+    public func step() {
+        let h = hyper
+        states.forEachUpdate("Adam", make: { ($0.zerosLike(), $0.zerosLike()) }) { value, moments, t in
+            checkStateDevice("Adam", value, moments.m)
+            value.adamStep(m: moments.m, v: moments.v, hyper: h, step: t)
+        }
+    }
+
+    /// The first and second moment estimates of `parameter` and its step
+    /// count (nil before its first step).
+    public func moments(of parameter: Parameter) -> (m: Tensor, v: Tensor, step: Int)? {
+        states.state(of: parameter).map { ($0.state.m, $0.state.v, $0.steps) }
+    }
+}
+
+/// Adam with decoupled weight decay (torch.optim.AdamW): the weights shrink
+/// by lr * weightDecay each step instead of weightDecay * p joining the
+/// gradient. PyTorch's default weight decay, 0.01.
+public final class AdamW: Adam {
+    public init(_ parameters: [Parameter], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+                epsilon: Double = 1e-8, weightDecay: Double = 1e-2) {
+        super.init("AdamW", parameters, AdamHyperparameters(learningRate: learningRate, beta1: betas.0, beta2: betas.1,
+                                                            epsilon: epsilon, weightDecay: weightDecay,
+                                                            decoupledWeightDecay: true))
+    }
+}

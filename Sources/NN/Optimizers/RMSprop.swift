@@ -1,0 +1,55 @@
+/// RMSprop (torch.optim.RMSprop): the gradient divided by a running root
+/// mean square of recent gradients.
+///
+/// Per parameter p with gradient g:
+///
+///     g += weightDecay * p
+///     sq = alpha sq + (1 - alpha) g^2
+///     centered: ga = alpha ga + (1 - alpha) g; avg = sqrt(sq - ga^2) + eps
+///     else:     avg = sqrt(sq) + eps
+///     momentum: buf = momentum buf + g / avg; p -= lr buf
+///     else:     p -= lr g / avg
+///
+/// All state starts at zero. One in-place backend call per parameter
+/// (`Tensor.rmspropStep`).
+public final class RMSprop: Optimizer {
+    public var hyper: RMSpropHyperparameters
+    private var states: ParameterStates<State>
+
+    struct State {
+        var squareAvg: Tensor
+        var gradAvg: Tensor?
+        var momentumBuffer: Tensor?
+    }
+
+    public var parameters: [Parameter] { states.parameters }
+    public var learningRate: Double {
+        get { hyper.learningRate }
+        set { hyper.learningRate = newValue }
+    }
+
+    public init(_ parameters: [Parameter], learningRate: Double = 1e-2, alpha: Double = 0.99, epsilon: Double = 1e-8,
+                weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
+        checkHyper("RMSprop", "learning rate", learningRate, learningRate >= 0)
+        checkHyper("RMSprop", "alpha", alpha, alpha >= 0)
+        checkHyper("RMSprop", "epsilon", epsilon, epsilon >= 0)
+        checkHyper("RMSprop", "weight decay", weightDecay, weightDecay >= 0)
+        checkHyper("RMSprop", "momentum", momentum, momentum >= 0)
+        hyper = RMSpropHyperparameters(learningRate: learningRate, alpha: alpha, epsilon: epsilon,
+                                       weightDecay: weightDecay, momentum: momentum, centered: centered)
+        states = ParameterStates("RMSprop", parameters)
+    }
+
+    public func step() {
+        let h = hyper
+        states.forEachUpdate("RMSprop", make: { State(squareAvg: $0.zerosLike()) }) { value, state, _ in
+            checkStateDevice("RMSprop", value, state.squareAvg)
+            // Created when first needed, so centering or momentum switched
+            // on between steps starts from zero as PyTorch's would.
+            if h.centered && state.gradAvg == nil { state.gradAvg = value.zerosLike() }
+            if h.momentum != 0 && state.momentumBuffer == nil { state.momentumBuffer = value.zerosLike() }
+            value.rmspropStep(squareAvg: state.squareAvg, gradAvg: h.centered ? state.gradAvg : nil,
+                              momentumBuffer: h.momentum != 0 ? state.momentumBuffer : nil, hyper: h)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// Stochastic gradient descent with optional momentum, dampening, Nesterov
+/// momentum and L2 weight decay: torch.optim.SGD, step for step.
+///
+/// Per parameter p with gradient g:
+///
+///     d = g + weightDecay * p
+///     buf = d (first step) or momentum * buf + (1 - dampening) * d
+///     d = nesterov ? d + momentum * buf : buf     (with momentum)
+///     p -= lr * d
+///
+/// With dampening 0 and a fixed lr this is the course notes' momentum
+/// v = mu v - lr dx, p += v (v = -lr buf). Each update is one in-place
+/// backend call per parameter (`Tensor.sgdStep`).
+public final class SGD: Optimizer {
+    public var hyper: SGDHyperparameters
+    private var states: ParameterStates<Tensor?>
+
+    public var parameters: [Parameter] { states.parameters }
+    public var learningRate: Double {
+        get { hyper.learningRate }
+        set { hyper.learningRate = newValue }
+    }
+
+    public init(_ parameters: [Parameter], learningRate: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
+                weightDecay: Double = 0, nesterov: Bool = false) {
+        checkHyper("SGD", "learning rate", learningRate, learningRate >= 0)
+        checkHyper("SGD", "momentum", momentum, momentum >= 0)
+        checkHyper("SGD", "weight decay", weightDecay, weightDecay >= 0)
+        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
+        hyper = SGDHyperparameters(learningRate: learningRate, momentum: momentum, dampening: dampening,
+                                   weightDecay: weightDecay, nesterov: nesterov)
+        states = ParameterStates("SGD", parameters)
+    }
+
+    public func step() {
+        let h = hyper
+        states.forEachUpdate("SGD", make: { _ in nil }) { value, buffer, _ in
+            guard h.momentum != 0 else { return value.sgdStep(momentumBuffer: nil, hyper: h, firstStep: false) }
+            // PyTorch starts the buffer at the first gradient: an
+            // uninitialized buffer is written before it is read.
+            let first = buffer == nil
+            let buf = buffer ?? value.emptyLike()
+            checkStateDevice("SGD", value, buf)
+            value.sgdStep(momentumBuffer: buf, hyper: h, firstStep: first)
+            buffer = buf
+        }
+    }
+
+    /// The momentum buffer of `parameter` (nil before its first step or
+    /// without momentum).
+    public func momentumBuffer(of parameter: Parameter) -> Tensor? { states.state(of: parameter)?.state ?? nil }
+}

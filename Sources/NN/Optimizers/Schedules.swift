@@ -1,0 +1,188 @@
+import Foundation
+
+/// Learning-rate schedules. Each holds an optimizer and sets its
+/// `learningRate`; call `step()` once per epoch after the optimizer's steps,
+/// as in PyTorch:
+///
+///     let scheduler = StepLR(optimizer, stepSize: 30, gamma: 0.1)
+///     for epoch in 0..<100 {
+///         train(...)            // optimizer.step() per batch
+///         scheduler.step()
+///     }
+///
+/// The schedules take the optimizer's learning rate at construction as the
+/// base rate (epoch 0) and update it the way PyTorch's do: multiplicatively
+/// from the current rate (StepLR, ExponentialLR, CosineAnnealingLR's
+/// recursive form), so a rate changed by hand between steps carries on.
+public protocol LRScheduler: AnyObject {
+    var optimizer: any Optimizer { get }
+    /// The epoch count: 0 after construction, +1 per `step()`.
+    var lastEpoch: Int { get }
+    /// Advances one epoch and sets the optimizer's learning rate.
+    func step()
+}
+
+extension LRScheduler {
+    /// The learning rate the optimizer has now.
+    public var learningRate: Double { optimizer.learningRate }
+}
+
+/// Multiplies the learning rate by `gamma` every `stepSize` epochs
+/// (torch.optim.lr_scheduler.StepLR): lr = base * gamma^floor(epoch /
+/// stepSize).
+public final class StepLR: LRScheduler {
+    public let optimizer: any Optimizer
+    public let stepSize: Int
+    public let gamma: Double
+    public private(set) var lastEpoch = 0
+
+    public init(_ optimizer: any Optimizer, stepSize: Int, gamma: Double = 0.1) {
+        precondition(stepSize >= 1, "StepLR: stepSize must be at least 1, got \(stepSize)")
+        self.optimizer = optimizer
+        self.stepSize = stepSize
+        self.gamma = gamma
+    }
+
+    public func step() {
+        lastEpoch += 1
+        if lastEpoch % stepSize == 0 { optimizer.learningRate *= gamma }
+    }
+}
+
+/// Multiplies the learning rate by `gamma` every epoch
+/// (torch.optim.lr_scheduler.ExponentialLR): lr = base * gamma^epoch.
+public final class ExponentialLR: LRScheduler {
+    public let optimizer: any Optimizer
+    public let gamma: Double
+    public private(set) var lastEpoch = 0
+
+    public init(_ optimizer: any Optimizer, gamma: Double) {
+        self.optimizer = optimizer
+        self.gamma = gamma
+    }
+
+    public func step() {
+        lastEpoch += 1
+        optimizer.learningRate *= gamma
+    }
+}
+
+/// Cosine annealing from the base rate down to `etaMin` over `tMax` epochs
+/// (torch.optim.lr_scheduler.CosineAnnealingLR, without restarts):
+///
+///     lr = etaMin + (base - etaMin) (1 + cos(pi epoch / tMax)) / 2
+///
+/// computed with PyTorch's recursive form; past tMax the rate climbs back
+/// up along the same cosine, as PyTorch's does.
+public final class CosineAnnealingLR: LRScheduler {
+    public let optimizer: any Optimizer
+    public let tMax: Int
+    public let etaMin: Double
+    public let baseLearningRate: Double
+    public private(set) var lastEpoch = 0
+
+    public init(_ optimizer: any Optimizer, tMax: Int, etaMin: Double = 0) {
+        precondition(tMax >= 1, "CosineAnnealingLR: tMax must be at least 1, got \(tMax)")
+        self.optimizer = optimizer
+        self.tMax = tMax
+        self.etaMin = etaMin
+        baseLearningRate = optimizer.learningRate
+    }
+
+    public func step() {
+        lastEpoch += 1
+        let e = Double(lastEpoch), t = Double(tMax), lr = optimizer.learningRate
+        if (lastEpoch - 1 - tMax) % (2 * tMax) == 0 {
+            // The bottom of the cosine: the ratio below would divide by 0.
+            optimizer.learningRate = lr + (baseLearningRate - etaMin) * (1 - Foundation.cos(Double.pi / t)) / 2
+        } else {
+            optimizer.learningRate = (1 + Foundation.cos(Double.pi * e / t)) / (1 + Foundation.cos(Double.pi * (e - 1) / t))
+                * (lr - etaMin) + etaMin
+        }
+    }
+}
+
+/// Cuts the learning rate by `factor` when a metric has stopped improving
+/// for `patience` epochs (torch.optim.lr_scheduler.ReduceLROnPlateau).
+///
+/// Call `step(_:)` once per epoch with the metric (say the validation
+/// loss). A value counts as an improvement when it beats the best so far by
+/// more than `threshold`: relative (best * (1 - threshold) for `.min`,
+/// best * (1 + threshold) for `.max`) or absolute (best -/+ threshold).
+/// After more than `patience` epochs without one, lr = max(lr * factor,
+/// minLearningRate) (skipped when that changes lr by no more than `eps`),
+/// then `cooldown` epochs pass before bad epochs count again.
+public final class ReduceLROnPlateau {
+    public enum Mode: Sendable { case min, max }
+    public enum ThresholdMode: Sendable { case relative, absolute }
+
+    public let optimizer: any Optimizer
+    public let mode: Mode
+    public let factor: Double
+    public let patience: Int
+    public let threshold: Double
+    public let thresholdMode: ThresholdMode
+    public let cooldown: Int
+    public let minLearningRate: Double
+    public let eps: Double
+
+    /// The best metric so far (+inf / -inf before the first step).
+    public private(set) var best: Double
+    /// Epochs since the last improvement (reset by a reduction and during
+    /// cooldown).
+    public private(set) var badEpochs = 0
+    public private(set) var cooldownCounter = 0
+    public private(set) var lastEpoch = 0
+
+    public init(_ optimizer: any Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10,
+                threshold: Double = 1e-4, thresholdMode: ThresholdMode = .relative, cooldown: Int = 0,
+                minLearningRate: Double = 0, eps: Double = 1e-8) {
+        precondition(factor < 1 && factor >= 0, "ReduceLROnPlateau: factor must be in [0, 1), got \(factor)")
+        precondition(patience >= 0 && cooldown >= 0, "ReduceLROnPlateau: patience \(patience) and cooldown \(cooldown) must be >= 0")
+        self.optimizer = optimizer
+        self.mode = mode
+        self.factor = factor
+        self.patience = patience
+        self.threshold = threshold
+        self.thresholdMode = thresholdMode
+        self.cooldown = cooldown
+        self.minLearningRate = minLearningRate
+        self.eps = eps
+        best = mode == .min ? .infinity : -.infinity
+    }
+
+    public var learningRate: Double { optimizer.learningRate }
+
+    /// Whether `value` improves on the best so far.
+    public func isBetter(_ value: Double) -> Bool {
+        switch (mode, thresholdMode) {
+        case (.min, .relative): return value < best * (1 - threshold)
+        case (.min, .absolute): return value < best - threshold
+        case (.max, .relative): return value > best * (threshold + 1)
+        case (.max, .absolute): return value > best + threshold
+        }
+    }
+
+    /// Records this epoch's metric and reduces the rate if it has
+    /// plateaued.
+    public func step(_ metric: Double) {
+        lastEpoch += 1
+        if isBetter(metric) {
+            best = metric
+            badEpochs = 0
+        } else {
+            badEpochs += 1
+        }
+        if cooldownCounter > 0 {
+            cooldownCounter -= 1
+            badEpochs = 0
+        }
+        if badEpochs > patience {
+            let old = optimizer.learningRate
+            let new = Swift.max(old * factor, minLearningRate)
+            if old - new > eps { optimizer.learningRate = new }
+            cooldownCounter = cooldown
+            badEpochs = 0
+        }
+    }
+}
