@@ -1,3 +1,5 @@
+import Foundation
+
 /// SGD hyper-parameters with PyTorch's semantics (torch.optim.SGD).
 public struct SGDHyperparameters: Equatable, Sendable {
     public var learningRate: Double
@@ -111,4 +113,23 @@ public protocol OptimizerOps: AnyObject {
     /// `momentumBuffer` when momentum is non-zero (both start at zero).
     func rmspropStep(param: DeviceBuffer, grad: DeviceBuffer, squareAvg: DeviceBuffer, gradAvg: DeviceBuffer?,
                      momentumBuffer: DeviceBuffer?, count: Int, hyper: RMSpropHyperparameters)
+}
+
+// The per-step scalars every backend derives from the hyper-parameters,
+// computed once here in Double on the host (as PyTorch does), so the
+// backends cannot drift apart in how they round them.
+
+extension AdamHyperparameters {
+    /// lr / (1 - beta1^t), sqrt(1 - beta2^t), and AdamW's decay factor
+    /// 1 - lr * wd, for 1-based `step`.
+    public func stepScalars(step: Int) -> (stepSize: Double, rootCorrection2: Double, decay: Double) {
+        let correction1 = 1 - Foundation.pow(beta1, Double(step))
+        let correction2 = 1 - Foundation.pow(beta2, Double(step))
+        return (learningRate / correction1, correction2.squareRoot(), 1 - learningRate * weightDecay)
+    }
+}
+
+extension AdagradHyperparameters {
+    /// The decayed learning rate lr / (1 + (t - 1) lr_decay) at 1-based `step`.
+    public func stepSize(step: Int) -> Double { learningRate / (1 + Double(step - 1) * learningRateDecay) }
 }

@@ -36,10 +36,7 @@ extension CPUBackend {
         precondition(step >= 1, "CPUBackend.adamStep: step \(step) must start at 1")
         precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
                      "CPUBackend.adamStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
-        // Bias corrections are computed once in Double, as PyTorch does on
-        // the host.
-        let correction1 = 1 - Foundation.pow(h.beta1, Double(step))
-        let correction2 = 1 - Foundation.pow(h.beta2, Double(step))
+        let scalars = h.stepScalars(step: step)
         func run<T: CPUScalar>(_: T.Type) {
             let p = bufs[0].pointer(T.self), g = bufs[1].pointer(T.self)
             let mp = bufs[2].pointer(T.self), vp = bufs[3].pointer(T.self)
@@ -47,8 +44,8 @@ extension CPUBackend {
             // 1e-5 relative, which would bias v.
             let b1 = T(h.beta1), b2 = T(h.beta2), oneMinusB1 = T(1 - h.beta1), oneMinusB2 = T(1 - h.beta2)
             let eps = T(h.epsilon), wd = T(h.weightDecay)
-            let stepSize = T(h.learningRate / correction1), rootCorrection2 = T(correction2.squareRoot())
-            let decay = T(1 - h.learningRate * h.weightDecay), decoupled = h.decoupledWeightDecay
+            let stepSize = T(scalars.stepSize), rootCorrection2 = T(scalars.rootCorrection2)
+            let decay = T(scalars.decay), decoupled = h.decoupledWeightDecay
             parallelFor(count) { r in
                 for i in r {
                     var grad = g[i]
@@ -71,8 +68,7 @@ extension CPUBackend {
         precondition(step >= 1, "CPUBackend.adagradStep: step \(step) must start at 1")
         precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
                      "CPUBackend.adagradStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
-        // The decayed step size in Double on the host, as PyTorch.
-        let clr = h.learningRate / (1 + Double(step - 1) * h.learningRateDecay)
+        let clr = h.stepSize(step: step)
         func run<T: CPUScalar>(_: T.Type) {
             let p = bufs[0].pointer(T.self), g = bufs[1].pointer(T.self), s = bufs[2].pointer(T.self)
             let lr = T(clr), wd = T(h.weightDecay), eps = T(h.epsilon)

@@ -24,15 +24,13 @@ extension OpenCLBackend {
         precondition(step >= 1, "OpenCLBackend.adamStep: step \(step) must start at 1")
         precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
                      "OpenCLBackend.adamStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
-        // Bias corrections in Double on the host, as the CPU backend (and
-        // PyTorch) compute them; 1 - beta before rounding to the dtype.
-        let correction1 = 1 - Foundation.pow(h.beta1, Double(step))
-        let correction2 = 1 - Foundation.pow(h.beta2, Double(step))
+        // 1 - beta in Double before rounding to the dtype, as the CPU backend.
+        let scalars = h.stepScalars(step: step)
         launch(.optim, "adam_step", dtype: bufs[0].dtype, global: count,
                .buffer(bufs[0]), .buffer(bufs[1]), .buffer(bufs[2]), .buffer(bufs[3]), .int(count),
                .scalar(h.beta1), .scalar(h.beta2), .scalar(1 - h.beta1), .scalar(1 - h.beta2), .scalar(h.epsilon),
-               .scalar(h.weightDecay), .scalar(h.learningRate / correction1), .scalar(correction2.squareRoot()),
-               .scalar(1 - h.learningRate * h.weightDecay), .int(h.decoupledWeightDecay ? 1 : 0))
+               .scalar(h.weightDecay), .scalar(scalars.stepSize), .scalar(scalars.rootCorrection2),
+               .scalar(scalars.decay), .int(h.decoupledWeightDecay ? 1 : 0))
     }
 
     public func adagradStep(param: DeviceBuffer, grad: DeviceBuffer, sum: DeviceBuffer, count: Int,
@@ -41,8 +39,7 @@ extension OpenCLBackend {
         precondition(step >= 1, "OpenCLBackend.adagradStep: step \(step) must start at 1")
         precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
                      "OpenCLBackend.adagradStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
-        // The decayed step size in Double on the host, as the CPU backend.
-        let clr = h.learningRate / (1 + Double(step - 1) * h.learningRateDecay)
+        let clr = h.stepSize(step: step)
         launch(.optim, "adagrad_step", dtype: bufs[0].dtype, global: count,
                .buffer(bufs[0]), .buffer(bufs[1]), .buffer(bufs[2]), .int(count),
                .scalar(clr), .scalar(h.weightDecay), .scalar(h.epsilon))
