@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "NN", targets: ["NN"]),
         .executable(name: "nntrain", targets: ["nntrain"]),
+        .executable(name: "nnbench", targets: ["nnbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,9 +55,20 @@ let package = Package(
             dependencies: ["NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/nntrain",
             swiftSettings: swiftSettings),
+        // nnbench: the suites live in a library so a test can run a tiny one.
+        .target(
+            name: "NNBenchKit",
+            dependencies: ["NN", "CBLAS"],
+            path: "Benchmarks/NNBenchKit",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "nnbench",
+            dependencies: ["NNBenchKit", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/nnbench",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "NNTests",
-            dependencies: ["NN"],
+            dependencies: ["NN", "NNBenchKit"],
             path: "Tests/NNTests",
             // Read through #filePath, not bundled.
             exclude: ["Fixtures"],

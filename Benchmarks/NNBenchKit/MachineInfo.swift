@@ -1,0 +1,91 @@
+import CBLAS
+import Foundation
+import NN
+
+/// Where and how a run was made: the "machine" object of `--json`, so two
+/// saved runs can be told apart when they are compared.
+public struct MachineInfo: Codable, Equatable {
+    /// ISO 8601, UTC.
+    public var date: String
+    public var hostname: String
+    public var os: String
+    public var cpu: String
+    public var cores: Int
+    public var memoryBytes: UInt64
+    /// OpenBLAS's build configuration and core, and its thread count.
+    public var openblas: String
+    public var devices: [DeviceDescription]
+    /// The timing rule of the run ("quick", "standard" or "N repeats").
+    public var timing: String
+    /// The 1-minute load average when the run started (Linux): above a
+    /// fraction of a core, other processes shared the CPU with the run.
+    public var loadAverage: Double?
+    /// The share of all cores, in percent, that other processes used while
+    /// the run was timing (Linux; see `CPUContention`).
+    public var otherProcessesCPUPercent: Double?
+
+    public struct DeviceDescription: Codable, Equatable {
+        public var label: String
+        public var description: String
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case date, hostname, os, cpu, cores, openblas, devices, timing
+        case memoryBytes = "memory_bytes", loadAverage = "load_average"
+        case otherProcessesCPUPercent = "other_processes_cpu_percent"
+    }
+
+    /// This machine, now, with `targets` described.
+    public static func current(targets: [BenchmarkTarget], timing: String, loadAverage: Double?,
+                               otherProcessesCPUPercent: Double?) -> MachineInfo {
+        let info = ProcessInfo.processInfo
+        let formatter = ISO8601DateFormatter()
+        let devices = targets.map { target -> DeviceDescription in
+            switch target {
+            case .openBLAS: return DeviceDescription(label: "openblas", description: "raw cblas_sgemm, \(openBLASDescription)")
+            case .device(let label, let device):
+                if let backend = device.backend as? OpenCLBackend {
+                    let i = backend.info
+                    return DeviceDescription(label: label, description: "OpenCL \(i.kind.rawValue) device \(i.name), \(i.computeUnits) compute units, "
+                                             + "\(i.globalMemoryBytes >> 20) MiB, \(i.platformName) driver \(i.driverVersion)")
+                }
+                return DeviceDescription(label: label, description: "the library's CPU backend (OpenBLAS GEMM, Swift loops on \(info.activeProcessorCount) cores)")
+            }
+        }
+        return MachineInfo(date: formatter.string(from: Date()), hostname: info.hostName, os: operatingSystem(),
+                           cpu: cpuModel(), cores: info.activeProcessorCount, memoryBytes: info.physicalMemory,
+                           openblas: openBLASDescription, devices: devices, timing: timing, loadAverage: loadAverage,
+                           otherProcessesCPUPercent: otherProcessesCPUPercent)
+    }
+
+    /// "OpenBLAS 0.3.21 ... (Haswell), 2 threads".
+    static var openBLASDescription: String {
+        let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
+        return "\(config.trimmingCharacters(in: .whitespaces)) (core \(core)), \(openblas_get_num_threads()) threads"
+    }
+
+    /// The 1-minute load average from /proc/loadavg (nil elsewhere).
+    public static func currentLoadAverage() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first else { return nil }
+        return Double(first)
+    }
+
+    /// PRETTY_NAME from /etc/os-release, else Foundation's version string.
+    static func operatingSystem() -> String {
+        if let text = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") }) {
+            return line.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return ProcessInfo.processInfo.operatingSystemVersionString
+    }
+
+    /// "model name" from /proc/cpuinfo (Linux), else "unknown".
+    static func cpuModel() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let colon = line.firstIndex(of: ":") else { return "unknown" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+}

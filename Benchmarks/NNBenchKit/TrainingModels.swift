@@ -1,0 +1,163 @@
+import NN
+
+/// The three models PyTorch was timed on, written with Tensor ops, each
+/// holding its parameters, optimizer state and a fixed batch, with `step()`
+/// running one full training step: forward, loss, backward, optimizer
+/// update. Nothing is read back to the host (a training loop reads the loss
+/// only when it logs it).
+protocol TrainingModel: AnyObject {
+    func step()
+}
+
+/// Weight [fanIn, fanOut] and bias uniform in +-1/sqrt(fanIn), PyTorch's
+/// default Linear and Conv2d initialization (kaiming_uniform with a = sqrt 5).
+private func uniformParameter(_ shape: [Int], fanIn: Int, on device: Device) -> Tensor {
+    let bound = 1 / Double(fanIn).squareRoot()
+    return Tensor.uniform(shape, low: -bound, high: bound, on: device).requiringGrad()
+}
+
+/// `count` labels in 0..<classes, the same on every device.
+private func randomLabels(_ count: Int, classes: Int, seed: UInt64, on device: Device) -> Tensor {
+    Tensor(int32: (0..<count).map { Int32(Philox.uniform($0, seed: seed, stream: 0) * Float(classes)) % Int32(classes) },
+           on: device)
+}
+
+/// SGD with momentum over a parameter list (torch.optim.SGD semantics).
+private final class MomentumSGD {
+    let parameters: [Tensor]
+    let velocity: [Tensor]
+    let hyper: SGDHyperparameters
+    private var first = true
+
+    init(_ parameters: [Tensor], learningRate: Double, momentum: Double) {
+        self.parameters = parameters
+        velocity = parameters.map { $0.zerosLike() }
+        hyper = SGDHyperparameters(learningRate: learningRate, momentum: momentum)
+    }
+
+    func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
+
+    func step() {
+        for (p, v) in zip(parameters, velocity) { p.sgdStep(momentumBuffer: v, hyper: hyper, firstStep: first) }
+        first = false
+    }
+}
+
+/// MLP 784-512-256-10 with ReLU, softmax cross-entropy, SGD momentum 0.9.
+final class MLPModel: TrainingModel {
+    private let layers: [(w: Tensor, b: Tensor)]
+    private let x: Tensor
+    private let labels: Tensor
+    private let optimizer: MomentumSGD
+
+    init(sizes: [Int], batch: Int, on device: Device) {
+        Random.manualSeed(51)
+        layers = zip(sizes, sizes.dropFirst()).map { fanIn, fanOut in
+            (uniformParameter([fanIn, fanOut], fanIn: fanIn, on: device), uniformParameter([fanOut], fanIn: fanIn, on: device))
+        }
+        x = Tensor.normal([batch, sizes[0]], on: device)
+        labels = randomLabels(batch, classes: sizes.last!, seed: 52, on: device)
+        optimizer = MomentumSGD(layers.flatMap { [$0.w, $0.b] }, learningRate: 0.01, momentum: 0.9)
+    }
+
+    func step() {
+        var h = x
+        for (i, layer) in layers.enumerated() {
+            h = h.matmul(layer.w) + layer.b
+            if i < layers.count - 1 { h = h.relu() }
+        }
+        let loss = Tensor.softmaxCrossEntropy(logits: h, labels: labels).mean()
+        optimizer.zeroGrad()
+        loss.backward()
+        optimizer.step()
+    }
+}
+
+/// LeNet-5 on 1x28x28 inputs: conv 6@5x5 pad 2, ReLU, max-pool 2; conv
+/// 16@5x5, ReLU, max-pool 2; Linear 400-120-84-10 with ReLU; softmax
+/// cross-entropy; SGD momentum 0.9.
+final class LeNet5Model: TrainingModel {
+    private let conv1: (w: Tensor, b: Tensor), conv2: (w: Tensor, b: Tensor)
+    private let dense: [(w: Tensor, b: Tensor)]
+    private let x: Tensor
+    private let labels: Tensor
+    private let batch: Int
+    private let optimizer: MomentumSGD
+
+    init(batch: Int, on device: Device) {
+        Random.manualSeed(53)
+        self.batch = batch
+        conv1 = (uniformParameter([6, 1, 5, 5], fanIn: 25, on: device), uniformParameter([6], fanIn: 25, on: device))
+        conv2 = (uniformParameter([16, 6, 5, 5], fanIn: 150, on: device), uniformParameter([16], fanIn: 150, on: device))
+        let sizes = [400, 120, 84, 10]
+        dense = zip(sizes, sizes.dropFirst()).map { fanIn, fanOut in
+            (uniformParameter([fanIn, fanOut], fanIn: fanIn, on: device), uniformParameter([fanOut], fanIn: fanIn, on: device))
+        }
+        x = Tensor.normal([batch, 1, 28, 28], on: device)
+        labels = randomLabels(batch, classes: 10, seed: 54, on: device)
+        optimizer = MomentumSGD([conv1.w, conv1.b, conv2.w, conv2.b] + dense.flatMap { [$0.w, $0.b] },
+                                learningRate: 0.01, momentum: 0.9)
+    }
+
+    func step() {
+        let c1 = x.conv2d(weight: conv1.w, bias: conv1.b, padding: (2, 2)).relu().maxPool2d(kernel: (2, 2))
+        let c2 = c1.conv2d(weight: conv2.w, bias: conv2.b).relu().maxPool2d(kernel: (2, 2))
+        var h = c2.reshaped([batch, 400])
+        for (i, layer) in dense.enumerated() {
+            h = h.matmul(layer.w) + layer.b
+            if i < dense.count - 1 { h = h.relu() }
+        }
+        let loss = Tensor.softmaxCrossEntropy(logits: h, labels: labels).mean()
+        optimizer.zeroGrad()
+        loss.backward()
+        optimizer.step()
+    }
+}
+
+/// A character language model: Embedding(vocabulary, embedding) as a row
+/// gather, the tensor-op LSTM, Linear(hidden, vocabulary) on every step's
+/// output, mean softmax cross-entropy against the next characters, Adam.
+final class CharLSTMModel: TrainingModel {
+    private let embedding: Tensor
+    private let lstm: TensorRecurrentLayer
+    private let output: (w: Tensor, b: Tensor)
+    private let tokenIndex: Tensor
+    private let targets: Tensor
+    private let steps: Int, batch: Int
+    private let parameters: [Tensor]
+    private let moments: [(m: Tensor, v: Tensor)]
+    private let hyper = AdamHyperparameters(learningRate: 2e-3)
+    private var stepCount = 0
+
+    init(vocabulary: Int, embeddingSize: Int, hiddenSize: Int, batch: Int, steps: Int, on device: Device) {
+        Random.manualSeed(55)
+        self.steps = steps
+        self.batch = batch
+        // PyTorch's Embedding starts from N(0, 1).
+        embedding = Tensor.normal([vocabulary, embeddingSize], on: device).requiringGrad()
+        lstm = TensorRecurrentLayer(.lstm, inputSize: embeddingSize, hiddenSize: hiddenSize, on: device)
+        output = (uniformParameter([hiddenSize, vocabulary], fanIn: hiddenSize, on: device),
+                  uniformParameter([vocabulary], fanIn: hiddenSize, on: device))
+        // Time-major token rows; the gather along the vocabulary axis takes
+        // one index per output element, so each token is repeated across
+        // the embedding width.
+        let tokens = (0..<steps * batch).map { Int32(Philox.uniform($0, seed: 56, stream: 0) * Float(vocabulary)) % Int32(vocabulary) }
+        tokenIndex = Tensor(int32: tokens.flatMap { Array(repeating: $0, count: embeddingSize) },
+                            shape: [steps * batch, embeddingSize], on: device)
+        targets = randomLabels(steps * batch, classes: vocabulary, seed: 57, on: device)
+        parameters = [embedding] + lstm.parameters + [output.w, output.b]
+        moments = parameters.map { ($0.zerosLike(), $0.zerosLike()) }
+    }
+
+    func step() {
+        parameters.forEach { $0.zeroGrad() }
+        let x = embedding.gather(axis: 0, indices: tokenIndex)
+        let (hidden, projection) = lstm.forward(x, steps: steps, batch: batch)
+        let logits = hidden.matmul(output.w) + output.b
+        let loss = Tensor.softmaxCrossEntropy(logits: logits, labels: targets).mean()
+        loss.backward()
+        projection.backward()
+        stepCount += 1
+        for (p, state) in zip(parameters, moments) { p.adamStep(m: state.m, v: state.v, hyper: hyper, step: stepCount) }
+    }
+}

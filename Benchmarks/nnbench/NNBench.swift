@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import NN
+import NNBenchKit
+
+/// nnbench: which device to train on, measured. The table goes to stdout;
+/// progress and errors go to stderr, so `nnbench run > table.txt` keeps
+/// only the table.
+@main
+struct NNBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nnbench",
+        abstract: "Compare the CPU backend, OpenCL devices and raw OpenBLAS on GEMM, convolution, RNN, elementwise, softmax and training steps.",
+        subcommands: [Devices.self, Run.self, Compare.self])
+}
+
+/// Prints a line on stderr (progress, warnings).
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+struct Devices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every device nnbench can time: the CPU backend and each OpenCL platform/device.")
+
+    func run() throws {
+        print(DeviceSelection.describeDevices())
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the suites on the devices and print the table.",
+        discussion: "Raw OpenBLAS (cblas_sgemm) is timed beside every GEMM case as the reference row 'openblas'.")
+
+    @Option(name: .long, help: ArgumentHelp("Comma-separated devices: cpu, opencl, opencl:<platform>:<device> (default: every device).",
+                                             valueName: "list"))
+    var devices: String?
+
+    @Option(name: .long, help: ArgumentHelp("Comma-separated suites: \(Suite.allCases.map(\.rawValue).joined(separator: ",")) (default: all).",
+                                             valueName: "list"))
+    var suite: String?
+
+    @Flag(name: .long, help: "Shorter timing, same cases: \(TimingPolicy.quick.summary) (default: \(TimingPolicy.standard.summary)).")
+    var quick = false
+
+    @Option(name: .long, help: ArgumentHelp("Exactly N timed repeats per case after the warm-up (overrides the time rule).", valueName: "N"))
+    var repeats: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Write the results as JSON to this file.", valueName: "file"))
+    var json: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write a bar chart of the speed ratios as SVG to this file.", valueName: "file"))
+    var svg: String?
+
+    func run() throws {
+        let suites = try suite.map(Suite.parse(list:)) ?? Suite.allCases
+        let targets = try devices.map { try DeviceSelection.targets($0.split(separator: ",").map(String.init)) }
+            ?? DeviceSelection.allTargets()
+        var timing = quick ? TimingPolicy.quick : TimingPolicy.standard
+        var label = "\(quick ? "quick" : "standard") (\(timing.summary))"
+        if let repeats {
+            guard repeats >= 1 else { throw BenchmarkError.badRepeats(repeats) }
+            timing = .fixed(repeats)
+            label = timing.summary
+        }
+        let plan = BenchmarkPlan(suites: suites, targets: targets, timing: timing, timingLabel: label)
+        let start = Date()
+        let runner = BenchmarkRunner(plan: plan, progress: printError)
+        let report = try runner.run()
+        printError(String(format: "done in %.1f s", Date().timeIntervalSince(start)))
+        print(ResultTable.render(report), terminator: "")
+        if let json { try report.writeJSON(to: json) }
+        if let svg { try SVGChart.write(report, to: svg) }
+        if !runner.failures.isEmpty {
+            throw CommandFailure(message: "\(runner.failures.count) case(s) failed:\n" + runner.failures.joined(separator: "\n"))
+        }
+    }
+}
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two saved runs (nnbench run --json): B's speed relative to A per case and device.")
+
+    @Argument(help: "The earlier (reference) run.")
+    var a: String
+
+    @Argument(help: "The later run.")
+    var b: String
+
+    func run() throws {
+        let first = try BenchmarkReport.load(path: a), second = try BenchmarkReport.load(path: b)
+        print(RunComparison.render(first, second, nameA: a, nameB: b), terminator: "")
+    }
+}
+
+/// Cases that failed after the others were timed and written: reported
+/// last, with a non-zero exit status.
+struct CommandFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
