@@ -16,7 +16,7 @@ let package = Package(
         .executable(name: "nnbench", targets: ["nnbench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // System libraries from Debian's libopenblas-dev and ocl-icd-opencl-dev
