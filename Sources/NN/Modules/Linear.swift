@@ -38,8 +38,7 @@ public final class Linear: Module {
                      "Linear(\(inFeatures), \(outFeatures)): input \(input.shape) must be [*, \(inFeatures)]")
         let leading = Array(input.shape.dropLast())
         let rows = input.rank == 2 ? input : input.reshaped([leading.reduce(1, *), inFeatures])
-        var out = rows.matmul(weight.value.transposed())
-        if let bias { out = out + bias.value }
+        let out = rows.linear(weight: weight.value, bias: bias?.value)
         return input.rank == 2 ? out : out.reshaped(leading + [outFeatures])
     }
 }

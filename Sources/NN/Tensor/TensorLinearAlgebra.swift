@@ -54,3 +54,38 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// x W^T + b for x [m, in], weight [out, in] and bias [out] (PyTorch's
+    /// F.linear). The weight is read transposed by the GEMM itself, so the
+    /// PyTorch layout costs no copy, forward or backward.
+    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        Tensor.checkCompatible("linear", self, weight)
+        precondition(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
+                     ShapeErrors.mismatch("linear", shape, weight.shape, "expected input [m, in] and weight [out, in]"))
+        let (m, k, n) = (shape[0], shape[1], weight.shape[0])
+        let x = self
+        let out = emptyLike([m, n])
+        backend.gemm(m: m, n: n, k: k, alpha: 1, a: MatrixOperand(buffer, ld: k),
+                     b: MatrixOperand(weight.buffer, ld: k, transposed: true), beta: 0, c: MatrixOperand(out.buffer, ld: n))
+        let product = Tensor.record("linear", inputs: [x, weight], output: out) { g, needs in
+            var gx: Tensor?, gw: Tensor?
+            if needs[0] {  // dX = dY W: [m, n] x [n, k]
+                let t = x.emptyLike()
+                g.backend.gemm(m: m, n: k, k: n, alpha: 1, a: MatrixOperand(g.buffer, ld: n),
+                               b: MatrixOperand(weight.buffer, ld: k), beta: 0, c: MatrixOperand(t.buffer, ld: k))
+                gx = t
+            }
+            if needs[1] {  // dW = dY^T X: [n, m] x [m, k]
+                let t = weight.emptyLike()
+                g.backend.gemm(m: n, n: k, k: m, alpha: 1, a: MatrixOperand(g.buffer, ld: n, transposed: true),
+                               b: MatrixOperand(x.buffer, ld: k), beta: 0, c: MatrixOperand(t.buffer, ld: k))
+                gw = t
+            }
+            return [gx, gw]
+        }
+        guard let bias else { return product }
+        precondition(bias.shape == [n], ShapeErrors.mismatch("linear", weight.shape, bias.shape, "bias must be [out]"))
+        return product + bias
+    }
+}

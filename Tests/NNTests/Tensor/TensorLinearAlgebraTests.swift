@@ -91,4 +91,20 @@ final class TensorLinearAlgebraTests: XCTestCase {
         let s = TT.uniform([3, 3], seed: 316)
         assertGradientCheck([s], "x x") { $0[0].matmul($0[0]) }
     }
+
+    /// linear(weight:bias:) = x W^T + b with W in PyTorch's [out, in] layout.
+    func testLinearMatchesReferenceAndGradients() throws {
+        let x = TT.uniform([5, 7], seed: 321), w = TT.uniform([3, 7], seed: 322), b = TT.uniform([3], seed: 323)
+        let (xv, wv, bv) = (try x.toArray(as: Double.self), try w.toArray(as: Double.self), try b.toArray(as: Double.self))
+        let y = try x.linear(weight: w, bias: b).toArray(as: Double.self)
+        XCTAssertEqual(y.count, 15)
+        for i in 0..<5 {
+            for j in 0..<3 {
+                let expected = (0..<7).reduce(bv[j]) { $0 + xv[i * 7 + $1] * wv[j * 7 + $1] }
+                XCTAssertEqual(y[i * 3 + j], expected, accuracy: 1e-12, "y[\(i), \(j)]")
+            }
+        }
+        assertGradientCheck([x, w, b], "linear with bias") { $0[0].linear(weight: $0[1], bias: $0[2]) }
+        assertGradientCheck([x, w], "linear without bias") { $0[0].linear(weight: $0[1]) }
+    }
 }
