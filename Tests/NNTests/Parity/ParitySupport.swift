@@ -54,15 +54,8 @@ enum HostArray {
     }
 
     static func random(_ count: Int, seed: UInt64, low: Double = -1, high: Double = 1, dtype: DType = .float32) -> HostArray {
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        func next() -> Double {
-            state = state &+ 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return low + (high - low) * Double((z ^ (z >> 31)) >> 11) * 0x1p-53
-        }
-        let values = (0..<count).map { _ in next() }
+        var rng = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
+        let values = (0..<count).map { _ in rng.uniform(low, high) }
         return dtype == .float64 ? .double(values) : .float(values.map { Float($0) })
     }
 

@@ -59,31 +59,19 @@ enum TT {
         zip(index, strides(shape)).map { $0 * $1 }.reduce(0, +)
     }
 
-    // MARK: Host random numbers (independent of the library's Philox)
-
-    struct Rng {
-        var state: UInt64
-        init(_ seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-    }
+    // MARK: Host random numbers (SplitMix64 from Backend/TestSupport.swift,
+    // independent of the library's Philox)
 
     /// `count` values uniform in [low, high), each exactly a Float.
     static func random(_ count: Int, seed: UInt64, low: Double = -1, high: Double = 1) -> [Double] {
-        var rng = Rng(seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<count).map { _ in Double(Float(low + (high - low) * rng.unit())) }
     }
 
     /// Values with magnitude in [lo, hi] and random signs (for ops with a
     /// kink or pole at zero).
     static func awayFromZero(_ count: Int, seed: UInt64, lo: Double = 0.2, hi: Double = 1.2) -> [Double] {
-        var rng = Rng(seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<count).map { _ in
             let m = lo + (hi - lo) * rng.unit()
             return Double(Float(rng.next() & 1 == 0 ? m : -m))
@@ -94,7 +82,7 @@ enum TT {
     /// min and max-pool, whose gradients need unique winners).
     static func distinct(_ count: Int, seed: UInt64, spacing: Double = 0.0625) -> [Double] {
         var v = (0..<count).map { Double($0 - count / 2) * spacing }
-        var rng = Rng(seed)
+        var rng = SplitMix64(seed: seed)
         for i in stride(from: count - 1, to: 0, by: -1) {
             let j = Int(rng.next() % UInt64(i + 1))
             v.swapAt(i, j)
