@@ -29,6 +29,17 @@ inline int last_window(const int h, const int p, const int s, const int count) {
     return min((h + p) / s, count - 1);
 }
 
+// For input element e (a backward work-item): its plane and position, the
+// range of outputs whose windows cover it, [ohFirst, ohLast] x [owFirst,
+// owLast], and where its plane's outputs start.
+#define COVERING_WINDOWS \
+    const int inPlane = inH * inW; \
+    const int plane = e / inPlane, pos = e - plane * inPlane; \
+    const int h = pos / inW, w = pos - h * inW; \
+    const int ohFirst = first_window(h, pH, kH, sH), ohLast = last_window(h, pH, sH, outH); \
+    const int owFirst = first_window(w, pW, kW, sW), owLast = last_window(w, pW, sW, outW); \
+    const long planeOut = (long)plane * outH * outW
+
 // out = window maximum, indices = h * inWidth + w of the first maximum in
 // row-major order. A NaN wins; as on the CPU, a NaN ends the scan of its
 // window row only, so a NaN in a later row takes over.
@@ -64,14 +75,9 @@ kernel void max_pool_backward(global const T* restrict gradOut, global const int
     const int e = get_global_id(0);
     if (e >= n) return;
     POOL_GEOMETRY;
-    const int inPlane = inH * inW;
-    const int plane = e / inPlane, pos = e - plane * inPlane;
-    const int h = pos / inW, w = pos - h * inW;
-    const int ohLast = last_window(h, pH, sH, outH), owLast = last_window(w, pW, sW, outW);
-    const int owFirst = first_window(w, pW, kW, sW);
-    const long planeOut = (long)plane * outH * outW;
+    COVERING_WINDOWS;
     T acc = 0;
-    for (int oh = first_window(h, pH, kH, sH); oh <= ohLast; ++oh) {
+    for (int oh = ohFirst; oh <= ohLast; ++oh) {
         for (int ow = owFirst; ow <= owLast; ++ow) {
             const long o = planeOut + oh * outW + ow;
             if (indices[o] == pos) acc += gradOut[o];
@@ -102,14 +108,9 @@ kernel void avg_pool_backward(global const T* restrict gradOut, global T* restri
     const int e = get_global_id(0);
     if (e >= n) return;
     POOL_GEOMETRY;
-    const int inPlane = inH * inW;
-    const int plane = e / inPlane, pos = e - plane * inPlane;
-    const int h = pos / inW, w = pos - h * inW;
-    const int ohLast = last_window(h, pH, sH, outH), owLast = last_window(w, pW, sW, outW);
-    const int owFirst = first_window(w, pW, kW, sW);
-    const long planeOut = (long)plane * outH * outW;
+    COVERING_WINDOWS;
     T acc = 0;
-    for (int oh = first_window(h, pH, kH, sH); oh <= ohLast; ++oh) {
+    for (int oh = ohFirst; oh <= ohLast; ++oh) {
         for (int ow = owFirst; ow <= owLast; ++ow) {
             POOL_WINDOW(oh, ow);
             acc += gradOut[planeOut + oh * outW + ow] / (T)(countIncludePad ? padded : real);
