@@ -43,6 +43,7 @@ let package = Package(
                 .embedInCode("random.cl"),
                 .embedInCode("optim.cl"),
                 .embedInCode("layout.cl"),
+                .embedInCode("rnn.cl"),
             ],
             swiftSettings: swiftSettings),
         .target(

@@ -13,6 +13,7 @@ public enum KernelSources {
     public static let random = text(PackageResources.random_cl)
     public static let optim = text(PackageResources.optim_cl)
     public static let layout = text(PackageResources.layout_cl)
+    public static let rnn = text(PackageResources.rnn_cl)
 
     private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }

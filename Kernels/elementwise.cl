@@ -17,8 +17,6 @@ kernel void unary_backward_##NAME(global const T* restrict xs, global const T* r
     if (i < n) { const T x = xs[i]; const T y = ys[i]; const T g = gs[i]; out[i] = (EXPR); } \
 }
 
-inline T sigmoid_of(T x) { return (T)1 / ((T)1 + exp(-x)); }
-
 UNARY(negate, -x)
 UNARY(abs, fabs(x))
 UNARY(square, x * x)

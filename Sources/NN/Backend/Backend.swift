@@ -2,7 +2,7 @@
 ///
 /// The protocol is composed of one protocol per family of operations (memory,
 /// GEMM, elementwise, reduction, softmax, convolution, pooling, random
-/// numbers, optimizer updates, layout), so each family stays small and a new
+/// numbers, optimizer updates, layout, recurrent cells), so each family stays small and a new
 /// backend can be written family by family.
 ///
 /// Conventions shared by every family:
@@ -19,5 +19,5 @@
 /// - Scalar parameters are passed as `Double` and converted to the operand
 ///   dtype by the backend.
 public protocol Backend: MemoryOps, GEMMOps, ElementwiseOps, ReductionOps,
-    SoftmaxOps, ConvolutionOps, PoolingOps, RandomOps, OptimizerOps, LayoutOps
+    SoftmaxOps, ConvolutionOps, PoolingOps, RandomOps, OptimizerOps, LayoutOps, RecurrentOps
 {}

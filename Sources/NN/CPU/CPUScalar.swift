@@ -12,6 +12,9 @@ protocol CPUScalar: BinaryFloatingPoint, HostScalar {
     static func sin(_ x: Self) -> Self
     static func cos(_ x: Self) -> Self
     static func pow(_ x: Self, _ y: Self) -> Self
+    /// Vectorizable sigmoid and tanh (CPUMath.swift).
+    static func sigmoidInline(_ x: Self) -> Self
+    static func tanhInline(_ x: Self) -> Self
     /// Row-major BLAS GEMM (sgemm or dgemm).
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,

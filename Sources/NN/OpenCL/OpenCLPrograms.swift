@@ -4,7 +4,7 @@ import Kernels
 
 /// The kernel families, one .cl file each in Kernels/.
 enum KernelFamily: String, CaseIterable {
-    case gemm, elementwise, reduce, softmax, conv, pool, random, optim, layout
+    case gemm, elementwise, reduce, softmax, conv, pool, random, optim, layout, rnn
 
     var source: String {
         switch self {
@@ -17,6 +17,7 @@ enum KernelFamily: String, CaseIterable {
         case .random: return KernelSources.random
         case .optim: return KernelSources.optim
         case .layout: return KernelSources.layout
+        case .rnn: return KernelSources.rnn
         }
     }
 
