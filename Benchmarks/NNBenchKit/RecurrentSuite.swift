@@ -1,15 +1,17 @@
 import NN
 
-/// LSTM and GRU forward plus backward over a sequence, through the
-/// tensor-op layer (`TensorRecurrentLayer`): one training pass of the layer
-/// as DeepBench's RNN benchmark times it (gradients for the weights and the
-/// input, from a given output gradient).
+/// LSTM and GRU forward plus backward over a sequence through the library's
+/// modules (fused cells): one training pass of the layer as DeepBench's RNN
+/// benchmark times it (gradients for the weights and the input, from a
+/// given output gradient).
 enum RecurrentSuite {
+    enum Kind: String { case lstm = "LSTM", gru = "GRU" }
+
     struct Config {
-        let kind: TensorRecurrentLayer.Kind
+        let kind: Kind
         let input, hidden, batch, steps: Int
 
-        var name: String { "\(kind.rawValue) in\(input) h\(hidden) b\(batch) T\(steps) (tensor ops)" }
+        var name: String { "\(kind.rawValue) in\(input) h\(hidden) b\(batch) T\(steps)" }
     }
 
     static func configs(_ scale: Scale) -> [Config] {
@@ -35,16 +37,15 @@ enum RecurrentSuite {
 
     static func body(_ config: Config, _ device: Device) -> () -> Void {
         Random.manualSeed(41)
-        let layer = TensorRecurrentLayer(config.kind, inputSize: config.input, hiddenSize: config.hidden, on: device)
-        let rows = config.steps * config.batch
+        let layer: Module = config.kind == .lstm ? LSTM(config.input, config.hidden, device: device)
+                                                 : GRU(config.input, config.hidden, device: device)
         // The input needs a gradient too (it would come from a layer below).
-        let input = Tensor.normal([rows, config.input], on: device).requiringGrad()
-        let gradOutput = Tensor.normal([rows, config.hidden], on: device)
+        let input = Tensor.normal([config.steps, config.batch, config.input], on: device).requiringGrad()
+        let gradOutput = Tensor.normal([config.steps, config.batch, config.hidden], on: device)
         return {
-            (layer.parameters + [input]).forEach { $0.zeroGrad() }
-            let (output, projection) = layer.forward(input, steps: config.steps, batch: config.batch)
-            output.backward(gradOutput)
-            projection.backward()
+            layer.zeroGrad()
+            input.zeroGrad()
+            layer(input).backward(gradOutput)
         }
     }
 }

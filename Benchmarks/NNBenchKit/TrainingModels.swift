@@ -1,6 +1,7 @@
 import NN
 
-/// The three models PyTorch was timed on, written with Tensor ops, each
+/// The three models PyTorch was timed on (the MLP and LeNet-5 written with
+/// Tensor ops, the char-LSTM with the library's modules), each
 /// holding its parameters, optimizer state and a fixed batch, with `step()`
 /// running one full training step: forward, loss, backward, optimizer
 /// update. Nothing is read back to the host (a training loop reads the loss
@@ -114,50 +115,40 @@ final class LeNet5Model: TrainingModel {
     }
 }
 
-/// A character language model: Embedding(vocabulary, embedding) as a row
-/// gather, the tensor-op LSTM, Linear(hidden, vocabulary) on every step's
-/// output, mean softmax cross-entropy against the next characters, Adam.
+/// A character language model, the `nntrain char-lstm` model through the
+/// library's modules: Embedding(vocabulary, embedding), LSTM(embedding,
+/// hidden), Linear(hidden, vocabulary) on every step's output, mean softmax
+/// cross-entropy against the next characters, gradient-norm clipping at 5,
+/// Adam.
 final class CharLSTMModel: TrainingModel {
-    private let embedding: Tensor
-    private let lstm: TensorRecurrentLayer
-    private let output: (w: Tensor, b: Tensor)
-    private let tokenIndex: Tensor
+    private let embedding: Embedding
+    private let lstm: LSTM
+    private let decoder: Linear
+    private let tokens: Tensor
     private let targets: Tensor
-    private let steps: Int, batch: Int
-    private let parameters: [Tensor]
-    private let moments: [(m: Tensor, v: Tensor)]
-    private let hyper = AdamHyperparameters(learningRate: 2e-3)
-    private var stepCount = 0
+    private let parameters: [Parameter]
+    private let optimizer: Adam
 
     init(vocabulary: Int, embeddingSize: Int, hiddenSize: Int, batch: Int, steps: Int, on device: Device) {
         Random.manualSeed(55)
-        self.steps = steps
-        self.batch = batch
-        // PyTorch's Embedding starts from N(0, 1).
-        embedding = Tensor.normal([vocabulary, embeddingSize], on: device).requiringGrad()
-        lstm = TensorRecurrentLayer(.lstm, inputSize: embeddingSize, hiddenSize: hiddenSize, on: device)
-        output = (uniformParameter([hiddenSize, vocabulary], fanIn: hiddenSize, on: device),
-                  uniformParameter([vocabulary], fanIn: hiddenSize, on: device))
-        // Time-major token rows; the gather along the vocabulary axis takes
-        // one index per output element, so each token is repeated across
-        // the embedding width.
-        let tokens = (0..<steps * batch).map { Int32(Philox.uniform($0, seed: 56, stream: 0) * Float(vocabulary)) % Int32(vocabulary) }
-        tokenIndex = Tensor(int32: tokens.flatMap { Array(repeating: $0, count: embeddingSize) },
-                            shape: [steps * batch, embeddingSize], on: device)
+        embedding = Embedding(vocabulary, embeddingSize, device: device)
+        lstm = LSTM(embeddingSize, hiddenSize, device: device)
+        decoder = Linear(hiddenSize, vocabulary, device: device)
+        // Time-major [T, B] tokens, as nntrain char-lstm feeds them.
+        let ids = (0..<steps * batch).map { Int32(Philox.uniform($0, seed: 56, stream: 0) * Float(vocabulary)) % Int32(vocabulary) }
+        tokens = Tensor(int32: ids, shape: [steps, batch], on: device)
         targets = randomLabels(steps * batch, classes: vocabulary, seed: 57, on: device)
-        parameters = [embedding] + lstm.parameters + [output.w, output.b]
-        moments = parameters.map { ($0.zerosLike(), $0.zerosLike()) }
+        parameters = embedding.parameters() + lstm.parameters() + decoder.parameters()
+        optimizer = Adam(parameters, learningRate: 2e-3)
     }
 
     func step() {
-        parameters.forEach { $0.zeroGrad() }
-        let x = embedding.gather(axis: 0, indices: tokenIndex)
-        let (hidden, projection) = lstm.forward(x, steps: steps, batch: batch)
-        let logits = hidden.matmul(output.w) + output.b
+        let out = lstm(embedding(tokens))
+        let logits = decoder(out.reshaped([out.shape[0] * out.shape[1], lstm.hiddenSize]))
         let loss = Tensor.softmaxCrossEntropy(logits: logits, labels: targets).mean()
+        optimizer.zeroGrad()
         loss.backward()
-        projection.backward()
-        stepCount += 1
-        for (p, state) in zip(parameters, moments) { p.adamStep(m: state.m, v: state.v, hyper: hyper, step: stepCount) }
+        _ = clipGradNorm(parameters, maxNorm: 5)
+        optimizer.step()
     }
 }

@@ -86,106 +86,211 @@ private struct CPUCellViews {
         parallelFor(batch, grain: grain) { r in for b in r { body(b) } }
     }
 
-    // The loops below are written for the vectorizer: unit-stride, no
-    // optionals or branches inside (biases are added in a pass of their
-    // own), transcendentals from CPUMath.
-
     func forward<T: CPUScalar>(_: T.Type) {
-        let H = hidden, G = cell.gateCount * hidden
+        let G = cell.gateCount * hidden
         let x = gates.assumingMemoryBound(to: T.self)
-        let hg = hiddenGates?.assumingMemoryBound(to: T.self)
         let bi = biasIH?.assumingMemoryBound(to: T.self), bh = biasHH?.assumingMemoryBound(to: T.self)
-        let hp = hiddenPrev.assumingMemoryBound(to: T.self), h = hiddenOut.assumingMemoryBound(to: T.self)
-        let cp = cellPrev?.assumingMemoryBound(to: T.self), c = cellOut?.assumingMemoryBound(to: T.self)
-        let cell = self.cell
-        rows { b in
-            let row = x + b * G, hb = h + b * H
-            if cell != .gru, let bi, let bh {
-                for k in 0..<G { row[k] += bi[k] + bh[k] }
-            }
-            switch cell {
-            case .rnnTanh:
-                for j in 0..<H { row[j] = T.tanhInline(row[j]); hb[j] = row[j] }
-            case .rnnReLU:
-                for j in 0..<H { row[j] = row[j] > 0 ? row[j] : 0; hb[j] = row[j] }
-            case .lstm:
-                let cpb = cp! + b * H, cb = c! + b * H
-                for j in 0..<H {
-                    let i = T.sigmoidInline(row[j]), f = T.sigmoidInline(row[H + j])
-                    let g = T.tanhInline(row[2 * H + j]), o = T.sigmoidInline(row[3 * H + j])
-                    let cj = f * cpb[j] + i * g
-                    row[j] = i; row[H + j] = f; row[2 * H + j] = g; row[3 * H + j] = o
-                    cb[j] = cj
-                    hb[j] = o * T.tanhInline(cj)
+        // GRU reads b_hh inside its loop; a zero row stands in when there is none.
+        var zeroBias = cell == .gru && bh == nil ? [T](repeating: 0, count: G) : []
+        zeroBias.withUnsafeMutableBufferPointer { zeros in
+            let kernel = CellForward(cell: cell, H: hidden, biasHH: bh ?? zeros.baseAddress)
+            rows { b in
+                let row = x + b * G
+                // Biases first, in a pass of their own: RNN and LSTM see their
+                // sum, GRU adds b_ih here and b_hh (inside r * (.)) below.
+                if let bi {
+                    if cell == .gru { for k in 0..<G { row[k] += bi[k] } } else if let bh { for k in 0..<G { row[k] += bi[k] + bh[k] } }
                 }
-            case .gru:
-                // GRU keeps b_hn inside r * (.): the biases stay apart.
-                let hrow = hg! + b * G, hpb = hp + b * H
-                for j in 0..<H {
-                    let xr = row[j] + (bi?[j] ?? 0), xz = row[H + j] + (bi?[H + j] ?? 0)
-                    let xn = row[2 * H + j] + (bi?[2 * H + j] ?? 0)
-                    let hr = hrow[j] + (bh?[j] ?? 0), hz = hrow[H + j] + (bh?[H + j] ?? 0)
-                    let hn = hrow[2 * H + j] + (bh?[2 * H + j] ?? 0)
-                    let r = T.sigmoidInline(xr + hr), z = T.sigmoidInline(xz + hz)
-                    let n = T.tanhInline(xn + r * hn)
-                    row[j] = r; row[H + j] = z; row[2 * H + j] = n
-                    hb[j] = (1 - z) * n + z * hpb[j]
-                }
+                kernel.sweep(CellRow(self, T.self, b))
             }
         }
     }
 
     func backward<T: CPUScalar>(_: T.Type) {
-        let H = hidden, G = cell.gateCount * hidden
-        let a = gates.assumingMemoryBound(to: T.self)
-        let hg = hiddenGates?.assumingMemoryBound(to: T.self)
-        let bh = biasHH?.assumingMemoryBound(to: T.self)
-        let hp = hiddenPrev.assumingMemoryBound(to: T.self), h = hiddenOut.assumingMemoryBound(to: T.self)
-        let cp = cellPrev?.assumingMemoryBound(to: T.self), c = cellOut?.assumingMemoryBound(to: T.self)
+        let bh = biasHH?.assumingMemoryBound(to: T.self), G = cell.gateCount * hidden
+        var zeroBias = cell == .gru && bh == nil ? [T](repeating: 0, count: G) : []
         let dy = outputGrad?.assumingMemoryBound(to: T.self), carry = carry!.assumingMemoryBound(to: T.self)
-        let dc = cellGrad?.assumingMemoryBound(to: T.self)
-        let dg = gradGates!.assumingMemoryBound(to: T.self), dhg = gradHiddenGates?.assumingMemoryBound(to: T.self)
-        let cell = self.cell
-        rows { b in
-            let row = a + b * G, drow = dg + b * G, out = b * H
-            let carryb = carry + out
-            // dh = output gradient + carry, gathered in the carry row.
-            if let dy { for j in 0..<H { carryb[j] += dy[out + j] } }
-            switch cell {
-            case .rnnTanh:
-                let hb = h + out
-                for j in 0..<H { drow[j] = carryb[j] * (1 - hb[j] * hb[j]); carryb[j] = 0 }
-            case .rnnReLU:
-                let hb = h + out
-                for j in 0..<H { drow[j] = hb[j] > 0 ? carryb[j] : 0; carryb[j] = 0 }
-            case .lstm:
-                let cb = c! + out, cpb = cp! + out, dcb = dc! + out
-                for j in 0..<H {
-                    let dh = carryb[j]
-                    let i = row[j], f = row[H + j], g = row[2 * H + j], o = row[3 * H + j]
-                    let tc = T.tanhInline(cb[j])
-                    let dcj = dcb[j] + dh * o * (1 - tc * tc)
-                    drow[j] = dcj * g * i * (1 - i)
-                    drow[H + j] = dcj * cpb[j] * f * (1 - f)
-                    drow[2 * H + j] = dcj * i * (1 - g * g)
-                    drow[3 * H + j] = dh * tc * o * (1 - o)
-                    dcb[j] = dcj * f
-                    carryb[j] = 0
-                }
-            case .gru:
-                let hrow = hg! + b * G, dhrow = dhg! + b * G, hpb = hp + out
-                for j in 0..<H {
-                    let dh = carryb[j]
-                    let r = row[j], z = row[H + j], n = row[2 * H + j]
-                    let hn = hrow[2 * H + j] + (bh?[2 * H + j] ?? 0)
-                    let dn = dh * (1 - z) * (1 - n * n)
-                    let dz = dh * (hpb[j] - n) * z * (1 - z)
-                    let dr = dn * hn * r * (1 - r)
-                    drow[j] = dr; drow[H + j] = dz; drow[2 * H + j] = dn
-                    dhrow[j] = dr; dhrow[H + j] = dz; dhrow[2 * H + j] = dn * r
-                    carryb[j] = dh * z
-                }
+        zeroBias.withUnsafeMutableBufferPointer { zeros in
+            let kernel = CellBackward(cell: cell, H: hidden, biasHH: bh ?? zeros.baseAddress)
+            rows { b in
+                // dh = output gradient + carry, gathered in the carry row.
+                if let dy { for j in 0..<hidden { carry[b * hidden + j] += dy[b * hidden + j] } }
+                kernel.sweep(CellRow(self, T.self, b))
             }
+        }
+    }
+}
+
+/// One batch row's blocks of every operand.
+private struct CellRow<T> {
+    let gates: UnsafeMutablePointer<T>, hiddenGates: UnsafeMutablePointer<T>?
+    let hiddenPrev: UnsafeMutablePointer<T>, hidden: UnsafeMutablePointer<T>
+    let cellPrev: UnsafeMutablePointer<T>?, cell: UnsafeMutablePointer<T>?
+    let carry: UnsafeMutablePointer<T>?, cellGrad: UnsafeMutablePointer<T>?
+    let gradGates: UnsafeMutablePointer<T>?, gradHiddenGates: UnsafeMutablePointer<T>?
+
+    init(_ v: CPUCellViews, _: T.Type, _ b: Int) {
+        let H = v.hidden, G = v.cell.gateCount * v.hidden
+        func at(_ p: UnsafeMutableRawPointer?, _ width: Int) -> UnsafeMutablePointer<T>? {
+            p.map { $0.assumingMemoryBound(to: T.self) + b * width }
+        }
+        gates = at(v.gates, G)!
+        hiddenGates = at(v.hiddenGates, G)
+        hiddenPrev = at(v.hiddenPrev, H)!
+        hidden = at(v.hiddenOut, H)!
+        cellPrev = at(v.cellPrev, H)
+        cell = at(v.cellOut, H)
+        carry = at(v.carry, H)
+        cellGrad = at(v.cellGrad, H)
+        gradGates = at(v.gradGates, G)
+        gradHiddenGates = at(v.gradHiddenGates, G)
+    }
+}
+
+/// What the cell loops compute on: one Float or Double, or 8 floats at a
+/// time. The loops are written once against this and run with the widest
+/// lanes, then one scalar at a time for the rest of a row.
+protocol CellLanes {
+    associatedtype Scalar
+    static var width: Int { get }
+    init(loading pointer: UnsafeMutablePointer<Scalar>)
+    func store(to pointer: UnsafeMutablePointer<Scalar>)
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+    static var zero: Self { get }
+    static var one: Self { get }
+    static func sigmoidInline(_ x: Self) -> Self
+    static func tanhInline(_ x: Self) -> Self
+    /// x > 0 ? y : 0, lane by lane.
+    static func wherePositive(_ x: Self, _ y: Self) -> Self
+}
+
+extension Float: CellLanes {
+    static var width: Int { 1 }
+    @inline(__always) init(loading pointer: UnsafeMutablePointer<Float>) { self = pointer.pointee }
+    @inline(__always) func store(to pointer: UnsafeMutablePointer<Float>) { pointer.pointee = self }
+    static var one: Float { 1 }
+    @inline(__always) static func wherePositive(_ x: Float, _ y: Float) -> Float { x > 0 ? y : 0 }
+}
+
+extension Double: CellLanes {
+    static var width: Int { 1 }
+    @inline(__always) init(loading pointer: UnsafeMutablePointer<Double>) { self = pointer.pointee }
+    @inline(__always) func store(to pointer: UnsafeMutablePointer<Double>) { pointer.pointee = self }
+    static var one: Double { 1 }
+    @inline(__always) static func wherePositive(_ x: Double, _ y: Double) -> Double { x > 0 ? y : 0 }
+}
+
+extension SIMD8: CellLanes where Scalar == Float {
+    static var width: Int { 8 }
+    @inline(__always) init(loading pointer: UnsafeMutablePointer<Float>) {
+        self = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) func store(to pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: SIMD8<Float>.self)
+    }
+    static var one: SIMD8<Float> { SIMD8(repeating: 1) }
+    @inline(__always) static func wherePositive(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+        y.replacing(with: 0, where: .!(x .> 0))
+    }
+}
+
+/// A loop body over the hidden units of one row, run lane-wise.
+private protocol CellKernel {
+    associatedtype T: CPUScalar
+    var H: Int { get }
+    func run<V: CellLanes>(_: V.Type, _ row: CellRow<T>, _ j: Int) where V.Scalar == T
+}
+
+extension CellKernel {
+    /// Units 0..<H: T.Lanes at a time, then one by one.
+    @inline(__always)
+    func sweep(_ row: CellRow<T>) {
+        var j = 0
+        while j + T.Lanes.width <= H {
+            run(T.Lanes.self, row, j)
+            j += T.Lanes.width
+        }
+        while j < H {
+            run(T.self, row, j)
+            j += 1
+        }
+    }
+}
+
+/// Gates and state update (biases already added, except GRU's b_hh).
+private struct CellForward<T: CPUScalar>: CellKernel {
+    let cell: RecurrentCell
+    let H: Int
+    let biasHH: UnsafeMutablePointer<T>?
+
+    @inline(__always)
+    func run<V: CellLanes>(_: V.Type, _ r: CellRow<T>, _ j: Int) where V.Scalar == T {
+        let x = r.gates + j
+        switch cell {
+        case .rnnTanh, .rnnReLU:
+            let a = V(loading: x)
+            let y = cell == .rnnTanh ? V.tanhInline(a) : V.wherePositive(a, a)
+            y.store(to: x)
+            y.store(to: r.hidden + j)
+        case .lstm:
+            let i = V.sigmoidInline(V(loading: x)), f = V.sigmoidInline(V(loading: x + H))
+            let g = V.tanhInline(V(loading: x + 2 * H)), o = V.sigmoidInline(V(loading: x + 3 * H))
+            let c = f * V(loading: r.cellPrev! + j) + i * g
+            i.store(to: x); f.store(to: x + H); g.store(to: x + 2 * H); o.store(to: x + 3 * H)
+            c.store(to: r.cell! + j)
+            (o * V.tanhInline(c)).store(to: r.hidden + j)
+        case .gru:
+            let hg = r.hiddenGates! + j, b = biasHH! + j
+            let rg = V.sigmoidInline(V(loading: x) + (V(loading: hg) + V(loading: b)))
+            let z = V.sigmoidInline(V(loading: x + H) + (V(loading: hg + H) + V(loading: b + H)))
+            let n = V.tanhInline(V(loading: x + 2 * H) + rg * (V(loading: hg + 2 * H) + V(loading: b + 2 * H)))
+            rg.store(to: x); z.store(to: x + H); n.store(to: x + 2 * H)
+            ((V.one - z) * n + z * V(loading: r.hiddenPrev + j)).store(to: r.hidden + j)
+        }
+    }
+}
+
+/// The chain rule through one step; dh (output gradient + carry) is in the
+/// carry row on entry.
+private struct CellBackward<T: CPUScalar>: CellKernel {
+    let cell: RecurrentCell
+    let H: Int
+    let biasHH: UnsafeMutablePointer<T>?
+
+    @inline(__always)
+    func run<V: CellLanes>(_: V.Type, _ r: CellRow<T>, _ j: Int) where V.Scalar == T {
+        let a = r.gates + j, d = r.gradGates! + j, carry = r.carry! + j
+        let dh = V(loading: carry)
+        switch cell {
+        case .rnnTanh:
+            let y = V(loading: r.hidden + j)
+            (dh * (V.one - y * y)).store(to: d)
+            V.zero.store(to: carry)
+        case .rnnReLU:
+            V.wherePositive(V(loading: r.hidden + j), dh).store(to: d)
+            V.zero.store(to: carry)
+        case .lstm:
+            let i = V(loading: a), f = V(loading: a + H), g = V(loading: a + 2 * H), o = V(loading: a + 3 * H)
+            let tc = V.tanhInline(V(loading: r.cell! + j))
+            let dc = V(loading: r.cellGrad! + j) + dh * o * (V.one - tc * tc)
+            (dc * g * i * (V.one - i)).store(to: d)
+            (dc * V(loading: r.cellPrev! + j) * f * (V.one - f)).store(to: d + H)
+            (dc * i * (V.one - g * g)).store(to: d + 2 * H)
+            (dh * tc * o * (V.one - o)).store(to: d + 3 * H)
+            (dc * f).store(to: r.cellGrad! + j)
+            V.zero.store(to: carry)
+        case .gru:
+            let rg = V(loading: a), z = V(loading: a + H), n = V(loading: a + 2 * H)
+            let hn = V(loading: r.hiddenGates! + j + 2 * H) + V(loading: biasHH! + j + 2 * H)
+            let dn = dh * (V.one - z) * (V.one - n * n)
+            let dz = dh * (V(loading: r.hiddenPrev + j) - n) * z * (V.one - z)
+            let dr = dn * hn * rg * (V.one - rg)
+            let dhg = r.gradHiddenGates! + j
+            dr.store(to: d); dz.store(to: d + H); dn.store(to: d + 2 * H)
+            dr.store(to: dhg); dz.store(to: dhg + H); (dn * rg).store(to: dhg + 2 * H)
+            (dh * z).store(to: carry)
         }
     }
 }

@@ -29,6 +29,17 @@ enum DataTestFiles {
         throw XCTSkip("\(images.path) is missing")
     }
 
+    /// tinyshakespeare's input.txt, or a skip when it is missing (a failure
+    /// with CI=true).
+    static func requireShakespeare() throws -> URL {
+        let text = sharedData.appendingPathComponent("tinyshakespeare/input.txt")
+        if FileManager.default.fileExists(atPath: text.path) { return text }
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            XCTFail("\(text.path) is missing (shared/ must sit beside the checkout)")
+        }
+        throw XCTSkip("\(text.path) is missing")
+    }
+
     /// A fresh temporary directory, removed when the test ends.
     static func temporaryDirectory(for test: XCTestCase) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("nn-data-tests-\(UUID().uuidString)")

@@ -161,6 +161,66 @@ two = gzip_member(hello, deflate(hello)) + gzip_member(text(500), deflate(text(5
 write_gzip("gzip_multimember.gz", hello + text(500), two)
 assert zlib.decompressobj(47).decompress(two) == hello
 
+# --- recurrent layers in PyTorch's layout ---------------------------------------
+# nn.LSTM(3, 4, num_layers=2) and nn.GRU(3, 4) state dicts (PyTorch's names,
+# shapes and gate order: LSTM i, f, g, o; GRU r, z, n) and, in *_io files,
+# an input [T=5, B=2, 3], initial states and the outputs of PyTorch's
+# equations evaluated here in float64 (torch is not needed).
+
+def grid_values(shape, seed):
+    """Multiples of 1/64 in [-0.5, 0.5): exact in float32."""
+    g = lcg(seed)
+    n = int(np.prod(shape))
+    return np.array([(next(g) % 64 - 32) / 64 for _ in range(n)], dtype=np.float32).reshape(shape)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def rnn_reference(kind, state, x, h0, c0, layers):
+    h_n, c_n, inp = [], [], x.astype(np.float64)
+    for k in range(layers):
+        w_ih, w_hh = state[f"weight_ih_l{k}"].astype(np.float64), state[f"weight_hh_l{k}"].astype(np.float64)
+        b_ih, b_hh = state[f"bias_ih_l{k}"].astype(np.float64), state[f"bias_hh_l{k}"].astype(np.float64)
+        h, c, outs = h0[k].astype(np.float64), (c0[k].astype(np.float64) if c0 is not None else None), []
+        for t in range(inp.shape[0]):
+            gi, gh = inp[t] @ w_ih.T + b_ih, h @ w_hh.T + b_hh
+            if kind == "lstm":
+                i, f, g, o = np.split(gi + gh, 4, axis=1)
+                c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+                h = sigmoid(o) * np.tanh(c)
+            else:
+                r = sigmoid(np.split(gi, 3, axis=1)[0] + np.split(gh, 3, axis=1)[0])
+                z = sigmoid(np.split(gi, 3, axis=1)[1] + np.split(gh, 3, axis=1)[1])
+                n = np.tanh(np.split(gi, 3, axis=1)[2] + r * np.split(gh, 3, axis=1)[2])
+                h = (1 - z) * n + z * h
+            outs.append(h)
+        inp = np.stack(outs)
+        h_n.append(h)
+        c_n.append(c)
+    result = {"output": inp.astype(np.float32), "h_n": np.stack(h_n).astype(np.float32)}
+    if kind == "lstm":
+        result["c_n"] = np.stack(c_n).astype(np.float32)
+    return result
+
+
+for kind, gates, layers, seed in [("lstm", 4, 2, 10), ("gru", 3, 1, 20)]:
+    state = {}
+    for k in range(layers):
+        state[f"weight_ih_l{k}"] = grid_values((gates * 4, 3 if k == 0 else 4), seed + 4 * k)
+        state[f"weight_hh_l{k}"] = grid_values((gates * 4, 4), seed + 4 * k + 1)
+        state[f"bias_ih_l{k}"] = grid_values((gates * 4,), seed + 4 * k + 2)
+        state[f"bias_hh_l{k}"] = grid_values((gates * 4,), seed + 4 * k + 3)
+    save_file(state, path(f"{kind}.safetensors"), metadata={"format": "pt"})
+    x = grid_values((5, 2, 3), seed + 50) * 4
+    h0 = grid_values((layers, 2, 4), seed + 51)
+    c0 = grid_values((layers, 2, 4), seed + 52) if kind == "lstm" else None
+    io = {"input": x, "h0": h0, **rnn_reference(kind, state, x, h0, c0, layers)}
+    if c0 is not None:
+        io["c0"] = c0
+    save_file(io, path(f"{kind}_io.safetensors"))
+
 for name in os.listdir(HERE):
     if name.endswith(".safetensors"):
         os.chmod(path(name), 0o644)  # the Rust writer creates them 0600
