@@ -18,6 +18,8 @@ enum RecurrentSuite {
         switch scale {
         case .standard:
             return [
+                // The char-LSTM layer of the train suite, on its own.
+                Config(kind: .lstm, input: 64, hidden: 256, batch: 32, steps: 64),
                 Config(kind: .lstm, input: 256, hidden: 256, batch: 32, steps: 64),
                 Config(kind: .lstm, input: 512, hidden: 512, batch: 16, steps: 25),
                 Config(kind: .gru, input: 256, hidden: 256, batch: 32, steps: 64),

@@ -66,13 +66,17 @@ extension Tensor {
                                   hiddenPrev: previousHidden(t), hidden: BufferRegion(output.buffer, offset: t * block),
                                   cellPrev: previousCell(t), cell: cells.map { BufferRegion($0.buffer, offset: t * block) })
         }
+        // W_hh^T [H, G] laid out once: the steps' GEMMs then read it without
+        // a transposed operand (which some GEMM kernels copy out per call).
+        let weightHHT = weightHH.emptyLike([hidden, gateWidth])
+        backend.transpose(weightHH.buffer, shape: [gateWidth, hidden], permutation: [1, 0], out: weightHHT.buffer)
         for t in 0..<steps {
             let s = stepOperands(t)
             // h' W_hh^T: added to the input part, or kept apart (GRU).
             let target = s.hiddenGates ?? s.gates
             backend.gemm(m: batch, n: gateWidth, k: hidden, alpha: 1,
                          a: MatrixOperand(s.hiddenPrev.buffer, offset: s.hiddenPrev.offset, ld: hidden),
-                         b: MatrixOperand(weightHH.buffer, ld: hidden, transposed: true),
+                         b: MatrixOperand(weightHHT.buffer, ld: gateWidth),
                          beta: s.hiddenGates == nil ? 1 : 0, c: MatrixOperand(target.buffer, offset: target.offset, ld: gateWidth))
             backend.recurrentCellForward(cell, batch: batch, hidden: hidden, step: s)
         }
