@@ -17,6 +17,19 @@ extension CPUBackend {
         func run<T: CPUScalar>(_: T.Type) {
             let ap = ab.pointer(T.self) + a.offset, bp = bb.pointer(T.self) + b.offset
             let cp = cb.pointer(T.self) + c.offset
+            // alpha 0 (or k 0) must not read A or B: C = beta C, and 0 for
+            // beta 0 whatever C held. Some OpenBLAS kernels (0.3.21 on
+            // Cooper Lake) multiply anyway and let NaNs in A through.
+            if alpha == 0 || k == 0 {
+                let scale = T(beta)
+                for i in 0..<batch {
+                    for row in 0..<m {
+                        let r = cp + i * strideC + row * c.ld
+                        for j in 0..<n { r[j] = beta == 0 ? 0 : scale * r[j] }
+                    }
+                }
+                return
+            }
             for i in 0..<batch {
                 T.gemm(transA: a.transposed, transB: b.transposed, m: m, n: n, k: k, alpha: T(alpha),
                        a: ap + i * strideA, lda: a.ld, b: bp + i * strideB, ldb: b.ld,
