@@ -134,3 +134,19 @@ public final class BatchNorm1d: BatchNormBase {
                      "BatchNorm1d: expected 2D or 3D input [N, C] or [N, C, L], got \(input.shape)")
     }
 }
+
+/// Batch normalization of [N, C, H, W] images, per channel C over N, H and
+/// W (PyTorch's `nn.BatchNorm2d`); see `BatchNormBase` for the semantics.
+/// The usual place is between a convolution and its activation:
+///
+///     Sequential(Conv2d(3, 16, kernelSize: 3, padding: 1, bias: false), BatchNorm2d(16), ReLU())
+public final class BatchNorm2d: BatchNormBase {
+    public override func checkInputRank(_ input: Tensor) {
+        if let problem = BatchNorm2d.rankProblem(input.shape) { preconditionFailure(problem) }
+    }
+
+    /// The message for an input that is not 4-D, or nil.
+    static func rankProblem(_ shape: [Int]) -> String? {
+        shape.count == 4 ? nil : "BatchNorm2d: expected 4D input [N, C, H, W], got \(shape)"
+    }
+}

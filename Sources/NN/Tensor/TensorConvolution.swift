@@ -83,3 +83,65 @@ extension Tensor {
         }
     }
 }
+
+/// Adaptive average pooling (PyTorch's F.adaptive_avg_pool2d).
+extension Tensor {
+    /// The input rows (or columns) that output row `index` of an adaptive
+    /// pool from `inSize` to `outSize` averages, PyTorch's rule:
+    /// floor(index · in / out) ..< ceil((index + 1) · in / out). Windows
+    /// overlap when `inSize` is not a multiple of `outSize`.
+    public static func adaptivePoolWindow(_ index: Int, inSize: Int, outSize: Int) -> Range<Int> {
+        precondition(inSize >= 1 && outSize >= 1 && index >= 0 && index < outSize,
+                     "adaptivePoolWindow: index \(index) of \(outSize) outputs over \(inSize) inputs")
+        let start = index * inSize / outSize
+        let end = ((index + 1) * inSize + outSize - 1) / outSize
+        return start..<end
+    }
+
+    /// Averages this [N, C, H, W] input over PyTorch's adaptive windows into
+    /// [N, C, outH, outW], for any sizes (outputSize (1, 1) is global
+    /// average pooling).
+    ///
+    /// When H and W are multiples of the output size the windows tile the
+    /// image and this is `avgPool2d` with kernel = stride = in / out. In
+    /// general the pooling is linear and separable, out = P_H · x · P_Wᵀ per
+    /// plane, with P [out, in] holding 1 / window length inside each
+    /// window: two matrix products (autograd and both backends for free).
+    public func adaptiveAvgPool2d(outputSize: (Int, Int)) -> Tensor {
+        precondition(rank == 4, ShapeErrors.badRank("adaptiveAvgPool2d", shape: shape, expected: "input [N, C, H, W]"))
+        precondition(outputSize.0 >= 1 && outputSize.1 >= 1, "adaptiveAvgPool2d: output size \(outputSize) must be positive")
+        precondition(shape[2] >= 1 && shape[3] >= 1, "adaptiveAvgPool2d: input \(shape) has an empty plane")
+        if shape[2] % outputSize.0 == 0 && shape[3] % outputSize.1 == 0 {
+            return avgPool2d(kernel: (shape[2] / outputSize.0, shape[3] / outputSize.1))
+        }
+        return adaptiveAvgPool2d(heightMatrix: adaptivePoolMatrix(inSize: shape[2], outSize: outputSize.0),
+                                 widthMatrix: adaptivePoolMatrix(inSize: shape[3], outSize: outputSize.1))
+    }
+
+    /// The pooling matrix transposed, [inSize, outSize]: column o holds
+    /// 1 / length over output o's window, on this tensor's device and dtype.
+    func adaptivePoolMatrix(inSize: Int, outSize: Int) -> Tensor {
+        precondition(dtype.isFloatingPoint, "adaptiveAvgPool2d: needs a float tensor, got \(dtype)")
+        var values = [Double](repeating: 0, count: inSize * outSize)
+        for o in 0..<outSize {
+            let window = Tensor.adaptivePoolWindow(o, inSize: inSize, outSize: outSize)
+            for i in window { values[i * outSize + o] = 1 / Double(window.count) }
+        }
+        return dtype == .float64 ? Tensor(float64: values, shape: [inSize, outSize], on: device)
+            : Tensor(values.map { Float($0) }, shape: [inSize, outSize], on: device)
+    }
+
+    /// x · P_W on each row, then P_H on each column, with the transposed
+    /// pooling matrices of `adaptivePoolMatrix` ([H, outH] and [W, outW]).
+    func adaptiveAvgPool2d(heightMatrix: Tensor, widthMatrix: Tensor) -> Tensor {
+        precondition(rank == 4 && heightMatrix.rank == 2 && widthMatrix.rank == 2
+                     && heightMatrix.shape[0] == shape[2] && widthMatrix.shape[0] == shape[3],
+                     ShapeErrors.mismatch("adaptiveAvgPool2d", shape, heightMatrix.shape + widthMatrix.shape,
+                                          "pooling matrices [H, outH] and [W, outW] do not fit the input"))
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let outH = heightMatrix.shape[1], outW = widthMatrix.shape[1]
+        let rows = reshaped([n * c * h, w]).matmul(widthMatrix)            // [N·C·H, outW]
+        let columns = rows.reshaped([n * c, h, outW]).transposed(1, 2)     // [N·C, outW, H]
+        return columns.matmul(heightMatrix).transposed(1, 2).reshaped([n, c, outH, outW])
+    }
+}

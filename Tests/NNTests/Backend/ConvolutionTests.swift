@@ -14,6 +14,16 @@ final class ConvolutionTests: XCTestCase {
                                           kernelH: 4, kernelW: 5)),
         ("dilated, wide", Conv2dGeometry(batch: 1, inChannels: 2, inHeight: 11, inWidth: 13, outChannels: 3,
                                          kernelH: 2, kernelW: 3, stride: (1, 3), padding: (2, 0), dilation: (3, 2))),
+        // The CPU backend splits small convolutions' images between the
+        // cores (all of the above, odd batches in uneven chunks) and runs
+        // large ones image by image with OpenBLAS threading each GEMM (one
+        // image's GEMM above 2^18 multiply-adds): these two take that path.
+        ("large, image by image", Conv2dGeometry(batch: 2, inChannels: 3, inHeight: 32, inWidth: 30, outChannels: 16,
+                                                 kernelH: 3, kernelW: 3, stride: (1, 1), padding: (1, 2))),
+        ("1x1 large, image by image", Conv2dGeometry(batch: 3, inChannels: 64, inHeight: 9, inWidth: 9, outChannels: 64,
+                                                     kernelH: 1, kernelW: 1)),
+        ("odd batch, strided 1x1", Conv2dGeometry(batch: 5, inChannels: 3, inHeight: 7, inWidth: 6, outChannels: 2,
+                                                  kernelH: 1, kernelW: 1, stride: (2, 3))),
     ]
 
     /// Calls body(n, oc, oh, ow, ic, kh, kw, inputIndex, weightIndex,
