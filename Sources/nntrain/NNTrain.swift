@@ -7,7 +7,7 @@ struct NNTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nntrain",
         abstract: "Training programs built on the NN library.",
-        subcommands: [XOR.self, MNISTMLP.self],
+        subcommands: [XOR.self, MNISTMLP.self, MNISTLeNet.self, CharLSTM.self],
         defaultSubcommand: XOR.self)
 }
 

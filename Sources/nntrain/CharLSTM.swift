@@ -1,0 +1,226 @@
+import ArgumentParser
+import Foundation
+import NN
+
+/// A character-level language model: Embedding -> LSTM -> Linear to the
+/// vocabulary, predicting each next character. Tokens arrive time-major
+/// [T, B], so nothing is transposed on the way through the LSTM.
+final class CharLanguageModel: Module {
+    let embedding: Embedding
+    let lstm: LSTM
+    let decoder: Linear
+
+    init(vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, device: Device) {
+        embedding = Embedding(vocabularySize, embeddingSize, device: device)
+        lstm = LSTM(embeddingSize, hiddenSize, device: device)
+        decoder = Linear(hiddenSize, vocabularySize, device: device)
+        super.init()
+        register(module: "embedding", embedding)
+        register(module: "lstm", lstm)
+        register(module: "decoder", decoder)
+    }
+
+    /// Logits [T * B, V] for tokens [T, B], and the LSTM's final state.
+    func callAsFunction(_ tokens: Tensor, state: (h: Tensor, c: Tensor)?) -> (logits: Tensor, state: (h: Tensor, c: Tensor)) {
+        let (out, next) = lstm(embedding(tokens), state: state)
+        return (decoder(out.reshaped([out.shape[0] * out.shape[1], lstm.hiddenSize])), next)
+    }
+
+    override func forward(_ tokens: Tensor) -> Tensor { self(tokens, state: nil).logits }
+}
+
+/// `nntrain char-lstm`: trains the character LSTM on tinyshakespeare (first
+/// 90% train, last 10% validation) with Adam and gradient-norm clipping,
+/// reports the validation loss in nats per character and can sample text.
+struct CharLSTM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "char-lstm", abstract: "Train a character-level LSTM language model on tinyshakespeare.")
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "UTF-8 text file to train on.")
+    var data: String = "../shared/data/tinyshakespeare/input.txt"
+
+    @Option(help: "Training steps (batches).")
+    var steps: Int = 1000
+
+    @Option(name: .customLong("batch-size"), help: "Sequences per batch.")
+    var batchSize: Int = 32
+
+    @Option(name: .customLong("seq-len"), help: "Characters per sequence (steps of backpropagation through time).")
+    var seqLen: Int = 64
+
+    @Option(name: .customLong("embedding-size"), help: "Embedding size.")
+    var embeddingSize: Int = 64
+
+    @Option(name: .customLong("hidden-size"), help: "LSTM hidden size.")
+    var hiddenSize: Int = 256
+
+    @Option(help: "Adam learning rate.")
+    var lr: Double = 2e-3
+
+    @Option(help: "Clip the gradients' global L2 norm to this value (0: no clipping).")
+    var clip: Double = 5
+
+    @Option(name: .customLong("eval-every"), help: "Measure the validation loss every N steps (and after the last).")
+    var evalEvery: Int = 250
+
+    @Option(name: .customLong("log-every"), help: "Print the mean training loss every N steps.")
+    var logEvery: Int = 100
+
+    @Option(help: "After training, print N characters sampled from the model.")
+    var sample: Int = 0
+
+    @Option(help: "Sampling temperature (lower: more conservative).")
+    var temperature: Double = 0.8
+
+    @Option(help: "Text the sample starts from.")
+    var prime: String = "ROMEO:"
+
+    @Option(help: "Save the trained weights (safetensors, PyTorch state-dict names).")
+    var save: String?
+
+    @Option(name: .customLong("metrics-csv"), help: "Write the metrics of every evaluation interval as CSV (one row per --eval-every steps).")
+    var metricsCSV: String?
+
+    @Option(help: "Write the loss curves as SVG.")
+    var svg: String?
+
+    func validate() throws {
+        guard steps >= 1, batchSize >= 1, seqLen >= 1, embeddingSize >= 1, hiddenSize >= 1, evalEvery >= 1, logEvery >= 1 else {
+            throw ValidationError("--steps, --batch-size, --seq-len, sizes, --eval-every and --log-every must be positive")
+        }
+        guard temperature > 0 else { throw ValidationError("--temperature must be positive") }
+        guard sample >= 0, clip >= 0, lr > 0 else { throw ValidationError("--sample and --clip must not be negative, --lr must be positive") }
+    }
+
+    func run() throws {
+        let device = try options.selectDevice()
+        Random.manualSeed(options.seed)
+        let corpus: CharacterCorpus
+        do {
+            corpus = try CharacterCorpus(contentsOf: URL(fileURLWithPath: data))
+        } catch {
+            throw ValidationError("\(error)\n(pass --data FILE; the project's copy is ../shared/data/tinyshakespeare/input.txt)")
+        }
+        let (trainTokens, validationTokens) = corpus.split(trainFraction: 0.9)
+        let vocabularySize = corpus.vocabulary.count
+        print("\(data): \(corpus.tokens.count) characters, vocabulary \(vocabularySize); \(trainTokens.count) train / "
+              + "\(validationTokens.count) validation; on \(device)")
+
+        let model = CharLanguageModel(vocabularySize: vocabularySize, embeddingSize: embeddingSize, hiddenSize: hiddenSize,
+                                      device: device)
+        let parameters = model.parameters()
+        let optimizer = Adam(parameters, learningRate: lr)
+        let training = SequenceBatches(tokens: trainTokens, sequenceLength: seqLen, batchSize: batchSize)
+        let validation = SequenceBatches(tokens: validationTokens, sequenceLength: seqLen, batchSize: 256).sequential(on: device)
+
+        var metrics = MetricsLog()
+        var trainingSeconds = 0.0, validationLoss = Double.nan, lastTrainLoss = Double.nan
+        var intervalLoss = Tensor.zeros([], on: device), intervalSteps = 0
+        var logLoss = Tensor.zeros([], on: device), logSteps = 0
+        var clock = Date()
+        for step in 1...steps {
+            let (inputs, targets) = training.random(step: step, seed: options.seed, on: device)
+            let loss = Tensor.softmaxCrossEntropy(logits: model(inputs, state: nil).logits, labels: targets).mean()
+            optimizer.zeroGrad()
+            loss.backward()
+            if clip > 0 { _ = clipGradNorm(parameters, maxNorm: clip) }
+            optimizer.step()
+            // Summed on the device: reading the loss every step would wait
+            // for the device every step.
+            withNoGrad {
+                logLoss = logLoss + loss
+                intervalLoss = intervalLoss + loss
+            }
+            logSteps += 1
+            intervalSteps += 1
+
+            if step % logEvery == 0 || step == steps {
+                let mean = try logLoss.scalarDouble() / Double(logSteps)  // waits for the device
+                trainingSeconds += Date().timeIntervalSince(clock)
+                lastTrainLoss = mean
+                print("step \(step)/\(steps)  train loss \(String(format: "%.4f", mean))  "
+                      + "\(String(format: "%.1f", trainingSeconds / Double(step) * 1000)) ms/step")
+                logLoss = Tensor.zeros([], on: device)
+                logSteps = 0
+                clock = Date()
+            }
+            if step % evalEvery == 0 || step == steps {
+                trainingSeconds += Date().timeIntervalSince(clock)
+                validationLoss = try evaluate(model, on: validation)
+                print("step \(step)/\(steps)  validation loss \(String(format: "%.4f", validationLoss)) nats/char")
+                metrics.append(.init(epoch: metrics.epochs.count + 1, trainLoss: try intervalLoss.scalarDouble() / Double(intervalSteps),
+                                     validationLoss: validationLoss, seconds: trainingSeconds))
+                intervalLoss = Tensor.zeros([], on: device)
+                intervalSteps = 0
+                clock = Date()
+            }
+        }
+        let msPerStep = trainingSeconds / Double(steps) * 1000
+        print("validation loss \(String(format: "%.4f", validationLoss)) nats/char after \(steps) steps, "
+              + "\(String(format: "%.1f", msPerStep)) ms/step (\(String(format: "%.1f", trainingSeconds)) s training) on \(device)")
+
+        if sample > 0 {
+            print("--- sample (temperature \(temperature)) ---")
+            print(try generate(model, corpus: corpus, count: sample, device: device))
+        }
+        if let metricsCSV { try metrics.writeCSV(to: metricsCSV) }
+        if let svg { try metrics.writeSVG(to: svg) }
+        if let save {
+            try model.save(checkpoint: URL(fileURLWithPath: save),
+                           metadata: ["model": "char-lstm emb \(embeddingSize) lstm \(hiddenSize)",
+                                      "vocabulary": corpus.decode((0..<Int32(vocabularySize)).map { $0 })])
+            print("saved \(save)")
+        }
+        try options.writeJSON(["val_loss": validationLoss, "train_loss": lastTrainLoss, "steps": steps,
+                               "ms_per_step": msPerStep, "seconds": trainingSeconds, "vocabulary_size": vocabularySize,
+                               "backend": device.name])
+    }
+
+    /// Mean cross-entropy per character over the validation windows, each
+    /// run from a zero state.
+    private func evaluate(_ model: CharLanguageModel, on batches: [(inputs: Tensor, targets: Tensor)]) throws -> Double {
+        model.eval()
+        defer { model.train() }
+        var total = 0.0, count = 0
+        try withNoGrad {
+            for (inputs, targets) in batches {
+                let loss = Tensor.softmaxCrossEntropy(logits: model(inputs, state: nil).logits, labels: targets).sum()
+                total += try loss.scalarDouble()
+                count += targets.count
+            }
+        }
+        return total / Double(count)
+    }
+
+    /// `count` characters continuing `prime`, drawn from softmax(logits /
+    /// temperature) with a seeded counter-based stream.
+    private func generate(_ model: CharLanguageModel, corpus: CharacterCorpus, count: Int, device: Device) throws -> String {
+        guard let primed = corpus.encode(prime), !primed.isEmpty else {
+            throw ValidationError("--prime must be non-empty and use only characters of the corpus")
+        }
+        model.eval()
+        defer { model.train() }
+        return try withNoGrad {
+            var state: (h: Tensor, c: Tensor)?
+            var logits = Tensor.zeros([1, corpus.vocabulary.count], on: device)
+            for token in primed {
+                (logits, state) = model(Tensor(int32: [token], shape: [1, 1], on: device), state: state)
+            }
+            var generated: [Int32] = []
+            for i in 0..<count {
+                let probabilities = try (logits * (1 / temperature)).softmax(axis: -1).toArray()
+                let u = Double(Philox.uniform(i, seed: options.seed, stream: 0x5A4D_504C))  // "SMPL"
+                var cumulative = 0.0, next = Int32(probabilities.count - 1)
+                for (k, p) in probabilities.enumerated() {
+                    cumulative += Double(p)
+                    if u < cumulative { next = Int32(k); break }
+                }
+                generated.append(next)
+                (logits, state) = model(Tensor(int32: [next], shape: [1, 1], on: device), state: state)
+            }
+            return prime + corpus.decode(generated)
+        }
+    }
+}
