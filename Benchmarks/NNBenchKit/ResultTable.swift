@@ -30,7 +30,7 @@ public enum ResultTable {
         case Suite.conv.rawValue:
             return "input HxWxC -> K filters RxS, stride s, padding p, batch b, no bias; GFLOP/s from 2*N*K*P*Q*C*R*S"
         case Suite.rnn.rawValue:
-            return "one layer over the sequence, forward + backward (weights and input), tensor-op implementation"
+            return "one LSTM/GRU module over the sequence, forward + backward (weights and input)"
         case Suite.elementwise.rawValue, Suite.softmax.rawValue:
             return "GB/s from the bytes read plus written at the minimum"
         case Suite.train.rawValue:

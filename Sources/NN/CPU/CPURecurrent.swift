@@ -80,9 +80,12 @@ private struct CPUCellViews {
 
     /// Runs `body` over batch rows on all cores once there is enough work.
     private func rows(_ body: (Int) -> Void) {
-        // A step is small (32 x 256 in the char-LSTM) but the cell is
-        // transcendental-heavy: split from a few thousand units on.
-        let grain = max(1, 2048 / max(hidden, 1))
+        // Split only big steps (32k units and up). Right after a step's GEMM
+        // OpenBLAS's idle workers spin on the other core, so handing half of
+        // a small step (32 x 256 units in the char-LSTM) to a second thread
+        // costs more than it saves (char-LSTM step, 4 alternating runs each:
+        // 63.1 ms split from 2k units, 60.7 ms on the caller's thread).
+        let grain = max(1, 32_768 / max(hidden, 1))
         parallelFor(batch, grain: grain) { r in for b in r { body(b) } }
     }
 
