@@ -169,21 +169,17 @@ protocol CellLanes {
     static func wherePositive(_ x: Self, _ y: Self) -> Self
 }
 
-extension Float: CellLanes {
+/// One float or double is a lane of width 1.
+extension CellLanes where Self: BinaryFloatingPoint, Scalar == Self {
     static var width: Int { 1 }
-    @inline(__always) init(loading pointer: UnsafeMutablePointer<Float>) { self = pointer.pointee }
-    @inline(__always) func store(to pointer: UnsafeMutablePointer<Float>) { pointer.pointee = self }
-    static var one: Float { 1 }
-    @inline(__always) static func wherePositive(_ x: Float, _ y: Float) -> Float { x > 0 ? y : 0 }
+    @inline(__always) init(loading pointer: UnsafeMutablePointer<Self>) { self = pointer.pointee }
+    @inline(__always) func store(to pointer: UnsafeMutablePointer<Self>) { pointer.pointee = self }
+    static var one: Self { 1 }
+    @inline(__always) static func wherePositive(_ x: Self, _ y: Self) -> Self { x > 0 ? y : 0 }
 }
 
-extension Double: CellLanes {
-    static var width: Int { 1 }
-    @inline(__always) init(loading pointer: UnsafeMutablePointer<Double>) { self = pointer.pointee }
-    @inline(__always) func store(to pointer: UnsafeMutablePointer<Double>) { pointer.pointee = self }
-    static var one: Double { 1 }
-    @inline(__always) static func wherePositive(_ x: Double, _ y: Double) -> Double { x > 0 ? y : 0 }
-}
+extension Float: CellLanes { typealias Scalar = Float }
+extension Double: CellLanes { typealias Scalar = Double }
 
 extension SIMD8: CellLanes where Scalar == Float {
     static var width: Int { 8 }

@@ -21,23 +21,25 @@ enum DataTestFiles {
 
     /// The MNIST directory, or a skip when it is missing (a failure with CI=true).
     static func requireMNIST() throws -> URL {
-        let images = mnist.appendingPathComponent("t10k-images-idx3-ubyte.gz")
-        if FileManager.default.fileExists(atPath: images.path) { return mnist }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("\(images.path) is missing (shared/ must sit beside the checkout)")
-        }
-        throw XCTSkip("\(images.path) is missing")
+        try requireShared(mnist.appendingPathComponent("t10k-images-idx3-ubyte.gz"))
+        return mnist
     }
 
     /// tinyshakespeare's input.txt, or a skip when it is missing (a failure
     /// with CI=true).
     static func requireShakespeare() throws -> URL {
-        let text = sharedData.appendingPathComponent("tinyshakespeare/input.txt")
-        if FileManager.default.fileExists(atPath: text.path) { return text }
+        try requireShared(sharedData.appendingPathComponent("tinyshakespeare/input.txt"))
+    }
+
+    /// `file` from shared/data, or a skip when it is missing (a failure with
+    /// CI=true, where shared/ must be there).
+    @discardableResult
+    private static func requireShared(_ file: URL) throws -> URL {
+        if FileManager.default.fileExists(atPath: file.path) { return file }
         if ProcessInfo.processInfo.environment["CI"] == "true" {
-            XCTFail("\(text.path) is missing (shared/ must sit beside the checkout)")
+            XCTFail("\(file.path) is missing (shared/ must sit beside the checkout)")
         }
-        throw XCTSkip("\(text.path) is missing")
+        throw XCTSkip("\(file.path) is missing")
     }
 
     /// A fresh temporary directory, removed when the test ends.
