@@ -120,9 +120,14 @@ public protocol RecurrentOps: AnyObject {
 }
 
 extension RecurrentCell {
-    /// Stops with a message when `step`/`gradients` lack an operand this
-    /// cell needs. Shared by the backends.
-    func checkOperands(_ op: String, step: RecurrentStepOperands, gradients: RecurrentStepGradients? = nil) {
+    /// Checks one step's operands for this cell and returns their dtype:
+    /// the operands it needs are there, and every block it reads or writes
+    /// (`usedRegions`) fits its buffer at its offset with the gates' float
+    /// dtype. Shared by the backends, which add what is theirs (buffer
+    /// ownership, index range).
+    @discardableResult
+    func checkOperands(_ op: String, batch: Int, hidden: Int, step: RecurrentStepOperands,
+                       gradients: RecurrentStepGradients? = nil) -> DType {
         precondition(!separatesHiddenGates || step.hiddenGates != nil, "\(op): the \(self) cell needs hiddenGates")
         precondition(!hasCellState || (step.cell != nil && step.cellPrev != nil), "\(op): the \(self) cell needs cell and cellPrev")
         precondition((step.biasIH == nil) == (step.biasHH == nil), "\(op): pass both biases or neither")
@@ -130,5 +135,42 @@ extension RecurrentCell {
             precondition(!hasCellState || gradients.cellGrad != nil, "\(op): the \(self) cell needs cellGrad")
             precondition(!separatesHiddenGates || gradients.hiddenGates != nil, "\(op): the \(self) cell needs gradient hiddenGates")
         }
+        precondition(batch >= 0 && hidden >= 0, "\(op): batch \(batch) and hidden \(hidden) must not be negative")
+        let dtype = step.gates.buffer.dtype
+        precondition(dtype.isFloatingPoint, "\(op): expected float gates, got \(dtype)")
+        for (region, rows, width, what) in usedRegions(batch: batch, hidden: hidden, step: step, gradients: gradients) {
+            let b = region.buffer
+            precondition(b.dtype == dtype, "\(op): \(what) is \(b.dtype), gates are \(dtype)")
+            precondition(region.offset >= 0 && region.offset + rows * width <= b.count,
+                         "\(op): \(what) [\(rows), \(width)] at \(region.offset) overflows a buffer of \(b.count)")
+        }
+        return dtype
+    }
+
+    /// Every block this cell reads or writes in a step, as (region, rows,
+    /// width, name); biases are one row of gates * hidden.
+    func usedRegions(batch: Int, hidden: Int, step: RecurrentStepOperands, gradients: RecurrentStepGradients?)
+        -> [(region: BufferRegion, rows: Int, width: Int, name: String)] {
+        let gateWidth = gateCount * hidden
+        var used: [(BufferRegion?, Int, Int, String)] = [
+            (step.gates, batch, gateWidth, "gates"),
+            (separatesHiddenGates ? step.hiddenGates : nil, batch, gateWidth, "hiddenGates"),
+            (step.biasIH.map { BufferRegion($0) }, 1, gateWidth, "biasIH"),
+            (step.biasHH.map { BufferRegion($0) }, 1, gateWidth, "biasHH"),
+            (step.hiddenPrev, batch, hidden, "hiddenPrev"),
+            (step.hidden, batch, hidden, "hidden"),
+            (hasCellState ? step.cellPrev : nil, batch, hidden, "cellPrev"),
+            (hasCellState ? step.cell : nil, batch, hidden, "cell"),
+        ]
+        if let g = gradients {
+            used += [
+                (g.outputGrad, batch, hidden, "outputGrad"),
+                (BufferRegion(g.carry), batch, hidden, "carry"),
+                (hasCellState ? g.cellGrad.map { BufferRegion($0) } : nil, batch, hidden, "cellGrad"),
+                (g.gates, batch, gateWidth, "gradient gates"),
+                (separatesHiddenGates ? g.hiddenGates : nil, batch, gateWidth, "gradient hiddenGates"),
+            ]
+        }
+        return used.compactMap { r, rows, width, name in r.map { ($0, rows, width, name) } }
     }
 }

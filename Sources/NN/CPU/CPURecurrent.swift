@@ -4,7 +4,6 @@ import Foundation
 /// [batch, hidden] per step, split over the cores by whole batch rows.
 extension CPUBackend {
     public func recurrentCellForward(_ cell: RecurrentCell, batch: Int, hidden: Int, step: RecurrentStepOperands) {
-        cell.checkOperands("CPUBackend.recurrentCellForward", step: step)
         let v = CPUCellViews(self, cell, batch: batch, hidden: hidden, step: step, gradients: nil)
         switch v.dtype {
         case .float64: v.forward(Double.self)
@@ -14,7 +13,6 @@ extension CPUBackend {
 
     public func recurrentCellBackward(_ cell: RecurrentCell, batch: Int, hidden: Int, step: RecurrentStepOperands,
                                       gradients: RecurrentStepGradients) {
-        cell.checkOperands("CPUBackend.recurrentCellBackward", step: step, gradients: gradients)
         let v = CPUCellViews(self, cell, batch: batch, hidden: hidden, step: step, gradients: gradients)
         switch v.dtype {
         case .float64: v.backward(Double.self)
@@ -23,8 +21,8 @@ extension CPUBackend {
     }
 }
 
-/// The raw pointers of one step's operands, each checked against its
-/// buffer's size (nil where the cell does not use the operand).
+/// The raw pointers of one step's operands (nil where the cell does not use
+/// the operand), after `RecurrentCell.checkOperands`.
 private struct CPUCellViews {
     let cell: RecurrentCell
     let batch: Int, hidden: Int
@@ -39,42 +37,29 @@ private struct CPUCellViews {
 
     init(_ backend: CPUBackend, _ cell: RecurrentCell, batch: Int, hidden: Int, step: RecurrentStepOperands,
          gradients: RecurrentStepGradients?) {
-        precondition(batch >= 0 && hidden >= 0, "CPUBackend.recurrentCell: batch \(batch) and hidden \(hidden) must not be negative")
+        dtype = cell.checkOperands("CPUBackend.recurrentCell", batch: batch, hidden: hidden, step: step, gradients: gradients)
         self.cell = cell
         self.batch = batch
         self.hidden = hidden
-        let gateWidth = cell.gateCount * hidden
-        let dtype = backend.floatType(step.gates.buffer, "recurrentCell")
-        self.dtype = dtype
-        func region(_ r: BufferRegion, width: Int, _ what: String) -> UnsafeMutableRawPointer {
-            let b = backend.cpu(r.buffer, "recurrentCell")
-            precondition(b.dtype == dtype, "CPUBackend.recurrentCell: \(what) is \(b.dtype), gates are \(dtype)")
-            precondition(r.offset >= 0 && r.offset + batch * width <= b.count,
-                         "CPUBackend.recurrentCell: \(what) [\(batch), \(width)] at \(r.offset) overflows a buffer of \(b.count)")
-            return b.raw + r.offset * dtype.byteSize
+        let size = dtype.byteSize
+        func at(_ r: BufferRegion?) -> UnsafeMutableRawPointer? {
+            r.map { backend.cpu($0.buffer, "recurrentCell").raw + $0.offset * size }
         }
-        gates = region(step.gates, width: gateWidth, "gates")
-        hiddenGates = cell.separatesHiddenGates ? region(step.hiddenGates!, width: gateWidth, "hiddenGates") : nil
-        // Biases are one row: check them as a batch of 1.
-        func biasRow(_ buffer: DeviceBuffer?, _ what: String) -> UnsafeMutableRawPointer? {
-            guard let buffer else { return nil }
-            let b = backend.cpu(buffer, "recurrentCell")
-            precondition(b.dtype == dtype && b.count >= gateWidth,
-                         "CPUBackend.recurrentCell: \(what) has \(b.count) \(b.dtype), needs \(gateWidth) \(dtype)")
-            return b.raw
-        }
-        biasIH = biasRow(step.biasIH, "biasIH")
-        biasHH = biasRow(step.biasHH, "biasHH")
-        hiddenPrev = region(step.hiddenPrev, width: hidden, "hiddenPrev")
-        hiddenOut = region(step.hidden, width: hidden, "hidden")
-        cellPrev = cell.hasCellState ? region(step.cellPrev!, width: hidden, "cellPrev") : nil
-        cellOut = cell.hasCellState ? region(step.cell!, width: hidden, "cell") : nil
+        func at(_ buffer: DeviceBuffer?) -> UnsafeMutableRawPointer? { at(buffer.map { BufferRegion($0) }) }
+        gates = at(step.gates)!
+        hiddenGates = cell.separatesHiddenGates ? at(step.hiddenGates) : nil
+        biasIH = at(step.biasIH)
+        biasHH = at(step.biasHH)
+        hiddenPrev = at(step.hiddenPrev)!
+        hiddenOut = at(step.hidden)!
+        cellPrev = cell.hasCellState ? at(step.cellPrev) : nil
+        cellOut = cell.hasCellState ? at(step.cell) : nil
         if let g = gradients {
-            outputGrad = g.outputGrad.map { region($0, width: hidden, "outputGrad") }
-            carry = region(BufferRegion(g.carry), width: hidden, "carry")
-            cellGrad = cell.hasCellState ? region(BufferRegion(g.cellGrad!), width: hidden, "cellGrad") : nil
-            gradGates = region(g.gates, width: gateWidth, "gradient gates")
-            gradHiddenGates = cell.separatesHiddenGates ? region(g.hiddenGates!, width: gateWidth, "gradient hiddenGates") : nil
+            outputGrad = at(g.outputGrad)
+            carry = at(g.carry)
+            cellGrad = cell.hasCellState ? at(g.cellGrad) : nil
+            gradGates = at(g.gates)
+            gradHiddenGates = cell.separatesHiddenGates ? at(g.hiddenGates) : nil
         }
     }
 

@@ -4,7 +4,6 @@ import Foundation
 /// one work-item per (batch row, hidden unit).
 extension OpenCLBackend {
     public func recurrentCellForward(_ cell: RecurrentCell, batch: Int, hidden: Int, step: RecurrentStepOperands) {
-        cell.checkOperands("OpenCLBackend.recurrentCellForward", step: step)
         let dtype = checkCellRegions(cell, batch: batch, hidden: hidden, step: step, gradients: nil)
         launch(.rnn, "\(cell.kernelName)_forward", dtype: dtype, global: [batch * hidden], local: nil,
                stepArguments(step, batch: batch, hidden: hidden))
@@ -12,7 +11,6 @@ extension OpenCLBackend {
 
     public func recurrentCellBackward(_ cell: RecurrentCell, batch: Int, hidden: Int, step: RecurrentStepOperands,
                                       gradients g: RecurrentStepGradients) {
-        cell.checkOperands("OpenCLBackend.recurrentCellBackward", step: step, gradients: g)
         let dtype = checkCellRegions(cell, batch: batch, hidden: hidden, step: step, gradients: g)
         let gradientArguments: [KernelArgument] = [
             .buffer(g.outputGrad?.buffer), .int(g.outputGrad?.offset ?? 0), .buffer(g.carry), .buffer(g.cellGrad),
@@ -29,36 +27,16 @@ extension OpenCLBackend {
          .buffer(s.cell?.buffer), .int(s.cell?.offset ?? 0), .int(batch), .int(hidden)]
     }
 
-    /// Checks every operand the cell uses against its buffer (same float
-    /// dtype, block inside the buffer, 32-bit indexable) and returns the
-    /// dtype.
+    /// The shared checks, plus this backend's: every buffer is ours and
+    /// indexable with the kernels' 32-bit ints. Returns the dtype.
     private func checkCellRegions(_ cell: RecurrentCell, batch: Int, hidden: Int, step: RecurrentStepOperands,
                                   gradients: RecurrentStepGradients?) -> DType {
-        precondition(batch >= 0 && hidden >= 0, "OpenCLBackend.recurrentCell: batch \(batch) and hidden \(hidden) must not be negative")
-        let dtype = cl(step.gates.buffer, "recurrentCell").dtype
-        precondition(dtype.isFloatingPoint, "OpenCLBackend.recurrentCell: expected float gates, got \(dtype)")
-        let gateWidth = cell.gateCount * hidden
-        func check(_ region: BufferRegion?, rows: Int, width: Int, _ what: String) {
-            guard let region else { return }
+        let dtype = cell.checkOperands("OpenCLBackend.recurrentCell", batch: batch, hidden: hidden, step: step,
+                                       gradients: gradients)
+        for (region, _, _, what) in cell.usedRegions(batch: batch, hidden: hidden, step: step, gradients: gradients) {
             let b = cl(region.buffer, "recurrentCell")
-            precondition(b.dtype == dtype, "OpenCLBackend.recurrentCell: \(what) is \(b.dtype), gates are \(dtype)")
-            precondition(region.offset >= 0 && region.offset + rows * width <= b.count && b.count <= Int(Int32.max),
-                         "OpenCLBackend.recurrentCell: \(what) [\(rows), \(width)] at \(region.offset) overflows a buffer of \(b.count)")
-        }
-        check(step.gates, rows: batch, width: gateWidth, "gates")
-        check(cell.separatesHiddenGates ? step.hiddenGates : nil, rows: batch, width: gateWidth, "hiddenGates")
-        check(step.biasIH.map { BufferRegion($0) }, rows: 1, width: gateWidth, "biasIH")
-        check(step.biasHH.map { BufferRegion($0) }, rows: 1, width: gateWidth, "biasHH")
-        check(step.hiddenPrev, rows: batch, width: hidden, "hiddenPrev")
-        check(step.hidden, rows: batch, width: hidden, "hidden")
-        check(cell.hasCellState ? step.cellPrev : nil, rows: batch, width: hidden, "cellPrev")
-        check(cell.hasCellState ? step.cell : nil, rows: batch, width: hidden, "cell")
-        if let g = gradients {
-            check(g.outputGrad, rows: batch, width: hidden, "outputGrad")
-            check(BufferRegion(g.carry), rows: batch, width: hidden, "carry")
-            check(cell.hasCellState ? g.cellGrad.map { BufferRegion($0) } : nil, rows: batch, width: hidden, "cellGrad")
-            check(g.gates, rows: batch, width: gateWidth, "gradient gates")
-            check(cell.separatesHiddenGates ? g.hiddenGates : nil, rows: batch, width: gateWidth, "gradient hiddenGates")
+            precondition(b.count <= Int(Int32.max),
+                         "OpenCLBackend.recurrentCell: \(what) has \(b.count) elements, beyond the kernels' 32-bit indices")
         }
         return dtype
     }
