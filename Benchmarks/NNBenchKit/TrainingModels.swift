@@ -42,36 +42,54 @@ private final class MomentumSGD {
         for (p, v) in zip(parameters, velocity) { p.sgdStep(momentumBuffer: v, hyper: hyper, firstStep: first) }
         first = false
     }
+
+    /// One training step from `logits`: mean cross-entropy, backward, update.
+    func train(logits: Tensor, labels: Tensor) {
+        let loss = Tensor.softmaxCrossEntropy(logits: logits, labels: labels).mean()
+        zeroGrad()
+        loss.backward()
+        step()
+    }
+}
+
+/// Linear layers of `sizes` with ReLU between them, weights [fanIn, fanOut].
+private struct DenseStack {
+    let layers: [(w: Tensor, b: Tensor)]
+
+    init(_ sizes: [Int], on device: Device) {
+        layers = zip(sizes, sizes.dropFirst()).map { fanIn, fanOut in
+            (uniformParameter([fanIn, fanOut], fanIn: fanIn, on: device), uniformParameter([fanOut], fanIn: fanIn, on: device))
+        }
+    }
+
+    var parameters: [Tensor] { layers.flatMap { [$0.w, $0.b] } }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        var h = x
+        for (i, layer) in layers.enumerated() {
+            h = h.matmul(layer.w) + layer.b
+            if i < layers.count - 1 { h = h.relu() }
+        }
+        return h
+    }
 }
 
 /// MLP 784-512-256-10 with ReLU, softmax cross-entropy, SGD momentum 0.9.
 final class MLPModel: TrainingModel {
-    private let layers: [(w: Tensor, b: Tensor)]
+    private let layers: DenseStack
     private let x: Tensor
     private let labels: Tensor
     private let optimizer: MomentumSGD
 
     init(sizes: [Int], batch: Int, on device: Device) {
         Random.manualSeed(51)
-        layers = zip(sizes, sizes.dropFirst()).map { fanIn, fanOut in
-            (uniformParameter([fanIn, fanOut], fanIn: fanIn, on: device), uniformParameter([fanOut], fanIn: fanIn, on: device))
-        }
+        layers = DenseStack(sizes, on: device)
         x = Tensor.normal([batch, sizes[0]], on: device)
         labels = randomLabels(batch, classes: sizes.last!, seed: 52, on: device)
-        optimizer = MomentumSGD(layers.flatMap { [$0.w, $0.b] }, learningRate: 0.01, momentum: 0.9)
+        optimizer = MomentumSGD(layers.parameters, learningRate: 0.01, momentum: 0.9)
     }
 
-    func step() {
-        var h = x
-        for (i, layer) in layers.enumerated() {
-            h = h.matmul(layer.w) + layer.b
-            if i < layers.count - 1 { h = h.relu() }
-        }
-        let loss = Tensor.softmaxCrossEntropy(logits: h, labels: labels).mean()
-        optimizer.zeroGrad()
-        loss.backward()
-        optimizer.step()
-    }
+    func step() { optimizer.train(logits: layers(x), labels: labels) }
 }
 
 /// LeNet-5 on 1x28x28 inputs: conv 6@5x5 pad 2, ReLU, max-pool 2; conv
@@ -79,7 +97,7 @@ final class MLPModel: TrainingModel {
 /// cross-entropy; SGD momentum 0.9.
 final class LeNet5Model: TrainingModel {
     private let conv1: (w: Tensor, b: Tensor), conv2: (w: Tensor, b: Tensor)
-    private let dense: [(w: Tensor, b: Tensor)]
+    private let dense: DenseStack
     private let x: Tensor
     private let labels: Tensor
     private let batch: Int
@@ -90,28 +108,17 @@ final class LeNet5Model: TrainingModel {
         self.batch = batch
         conv1 = (uniformParameter([6, 1, 5, 5], fanIn: 25, on: device), uniformParameter([6], fanIn: 25, on: device))
         conv2 = (uniformParameter([16, 6, 5, 5], fanIn: 150, on: device), uniformParameter([16], fanIn: 150, on: device))
-        let sizes = [400, 120, 84, 10]
-        dense = zip(sizes, sizes.dropFirst()).map { fanIn, fanOut in
-            (uniformParameter([fanIn, fanOut], fanIn: fanIn, on: device), uniformParameter([fanOut], fanIn: fanIn, on: device))
-        }
+        dense = DenseStack([400, 120, 84, 10], on: device)
         x = Tensor.normal([batch, 1, 28, 28], on: device)
         labels = randomLabels(batch, classes: 10, seed: 54, on: device)
-        optimizer = MomentumSGD([conv1.w, conv1.b, conv2.w, conv2.b] + dense.flatMap { [$0.w, $0.b] },
+        optimizer = MomentumSGD([conv1.w, conv1.b, conv2.w, conv2.b] + dense.parameters,
                                 learningRate: 0.01, momentum: 0.9)
     }
 
     func step() {
         let c1 = x.conv2d(weight: conv1.w, bias: conv1.b, padding: (2, 2)).relu().maxPool2d(kernel: (2, 2))
         let c2 = c1.conv2d(weight: conv2.w, bias: conv2.b).relu().maxPool2d(kernel: (2, 2))
-        var h = c2.reshaped([batch, 400])
-        for (i, layer) in dense.enumerated() {
-            h = h.matmul(layer.w) + layer.b
-            if i < dense.count - 1 { h = h.relu() }
-        }
-        let loss = Tensor.softmaxCrossEntropy(logits: h, labels: labels).mean()
-        optimizer.zeroGrad()
-        loss.backward()
-        optimizer.step()
+        optimizer.train(logits: dense(c2.reshaped([batch, 400])), labels: labels)
     }
 }
 
