@@ -32,28 +32,14 @@ enum TT {
         }
     }
 
-    static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
+    // The shape helpers of Backend/TestSupport.swift, under the names
+    // these tests use.
+    static func count(_ shape: [Int]) -> Int { product(shape) }
 
-    static func strides(_ shape: [Int]) -> [Int] {
-        var s = [Int](repeating: 1, count: shape.count)
-        var running = 1
-        for i in stride(from: shape.count - 1, through: 0, by: -1) {
-            s[i] = running
-            running *= shape[i]
-        }
-        return s
-    }
+    static func strides(_ shape: [Int]) -> [Int] { rowMajorStrides(shape) }
 
     /// The multi-index of flat position `flat` in row-major `shape`.
-    static func unravel(_ flat: Int, _ shape: [Int]) -> [Int] {
-        var rest = flat
-        var index = [Int](repeating: 0, count: shape.count)
-        for i in stride(from: shape.count - 1, through: 0, by: -1) {
-            index[i] = rest % shape[i]
-            rest /= shape[i]
-        }
-        return index
-    }
+    static func unravel(_ flat: Int, _ shape: [Int]) -> [Int] { NNTests.unravel(flat, shape) }
 
     static func ravel(_ index: [Int], _ shape: [Int]) -> Int {
         zip(index, strides(shape)).map { $0 * $1 }.reduce(0, +)
