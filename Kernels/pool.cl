@@ -40,6 +40,15 @@ inline int last_window(const int h, const int p, const int s, const int count) {
     const int owFirst = first_window(w, pW, kW, sW), owLast = last_window(w, pW, sW, outW); \
     const long planeOut = (long)plane * outH * outW
 
+// Forward prologue: output element e's row oh and column ow, its window
+// h0..<h1 x w0..<w1, and src, the start of its plane of x.
+#define OUTPUT_WINDOW \
+    const int outPlane = outH * outW; \
+    const int plane = e / outPlane, rest = e - plane * outPlane; \
+    const int oh = rest / outW, ow = rest - oh * outW; \
+    POOL_WINDOW(oh, ow); \
+    global const T* src = x + (long)plane * inH * inW
+
 // out = window maximum, indices = h * inWidth + w of the first maximum in
 // row-major order. A NaN wins; as on the CPU, a NaN ends the scan of its
 // window row only, so a NaN in a later row takes over.
@@ -48,11 +57,7 @@ kernel void max_pool_forward(global const T* restrict x, global T* restrict out,
     const int e = get_global_id(0);
     if (e >= n) return;
     POOL_GEOMETRY;
-    const int outPlane = outH * outW;
-    const int plane = e / outPlane, rest = e - plane * outPlane;
-    const int oh = rest / outW, ow = rest - oh * outW;
-    POOL_WINDOW(oh, ow);
-    global const T* src = x + (long)plane * inH * inW;
+    OUTPUT_WINDOW;
     T best = -INFINITY;
     int bestIndex = -1;
     for (int h = h0; h < h1; ++h) {
@@ -91,11 +96,7 @@ kernel void avg_pool_forward(global const T* restrict x, global T* restrict out,
     const int e = get_global_id(0);
     if (e >= n) return;
     POOL_GEOMETRY;
-    const int outPlane = outH * outW;
-    const int plane = e / outPlane, rest = e - plane * outPlane;
-    const int oh = rest / outW, ow = rest - oh * outW;
-    POOL_WINDOW(oh, ow);
-    global const T* src = x + (long)plane * inH * inW;
+    OUTPUT_WINDOW;
     T sum = 0;
     for (int h = h0; h < h1; ++h) {
         for (int w = w0; w < w1; ++w) sum += src[h * inW + w];
