@@ -26,13 +26,12 @@ inline uint4 philox_block(const uint j, const uint streamLo, const uint streamHi
     return (uint4)(c0, c1, c2, c3);
 }
 
+// Word i & 3 of a block. An array lookup, not a switch: Oclgrind 21.10
+// mis-executes `switch (i & 3)` inside a loop (for i >= 4 it always takes
+// the default case), so the simulator check would draw other numbers.
 inline uint block_word(const uint4 b, const int i) {
-    switch (i & 3) {
-    case 0: return b.s0;
-    case 1: return b.s1;
-    case 2: return b.s2;
-    default: return b.s3;
-    }
+    const uint words[4] = {b.s0, b.s1, b.s2, b.s3};
+    return words[i & 3];
 }
 
 // Uniform in [0, 1): (word >> 8) * 2^-24.
@@ -80,12 +79,11 @@ inline float2 sin_cos_turn(const uint n) {
     c = c * z - as_float(0x3AB6061Au);
     c = c * z + as_float(0x3D2AAAA5u);
     c = c * z * z - 0.5f * z + 1.0f;
-    switch (quadrant & 3u) {
-    case 0: return (float2)(c, s);
-    case 1: return (float2)(-s, c);
-    case 2: return (float2)(-c, -s);
-    default: return (float2)(s, -c);
-    }
+    // Quadrants 0..3: (c, s), (-s, c), (-c, -s), (s, -c): a quarter turn
+    // for the odd ones, a half turn (exact negation) for 2 and 3. Selects,
+    // not a switch, for the simulator's sake (see block_word).
+    const float2 quarter = (quadrant & 1u) ? (float2)(-s, c) : (float2)(c, s);
+    return (quadrant & 2u) ? -quarter : quarter;
 }
 
 // Element i (of its block b) of a standard normal fill (Philox.normal).
