@@ -30,7 +30,7 @@ public enum BenchmarkTarget {
     }
 
     /// The device of a library target (nil for raw OpenBLAS).
-    var device: Device? {
+    public var device: Device? {
         if case .device(_, let device) = self { return device }
         return nil
     }
@@ -68,7 +68,7 @@ public enum DeviceSelection {
     }
 
     /// "cpu, opencl:0:0 (...)" for error messages.
-    static func availableList() -> String {
+    public static func availableList() -> String {
         Device.available().map { $0.description.hasPrefix($0.spec) ? $0.description : "\($0.spec) (\($0.description))" }
             .joined(separator: "; ")
     }

@@ -11,7 +11,7 @@ struct NNBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnbench",
         abstract: "Compare the CPU backend, OpenCL devices and raw OpenBLAS on GEMM, convolution, RNN, elementwise, softmax and training steps.",
-        subcommands: [Devices.self, Run.self, Compare.self])
+        subcommands: [Devices.self, Check.self, Run.self, Compare.self])
 }
 
 /// Prints a line on stderr (progress, warnings).
@@ -27,6 +27,50 @@ struct Devices: ParsableCommand {
         print(DeviceSelection.describeDevices())
     }
 }
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every backend op on the CPU and on the OpenCL devices at several shapes and compare (a self-test for a new device or driver).",
+        discussion: """
+            Each op runs forward and backward with the same seeded inputs on the CPU backend and on the device; \
+            the table gives, per op, the worst error against the parity suite's tolerance. GEMM and convolution \
+            run with every GEMM kernel the device can choose. Exits non-zero if any case fails.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Comma-separated devices: opencl, opencl:<platform>:<device>, or cpu (default: every OpenCL device).",
+                                             valueName: "list"))
+    var devices: String?
+
+    @Option(name: .long, help: ArgumentHelp("Shapes: \(CheckScale.allCases.map(\.rawValue).joined(separator: ", ")) (small runs every kernel path at simulator sizes).",
+                                             valueName: "scale"))
+    var scale: CheckScale = .standard
+
+    func run() throws {
+        let targets = try devices.map { try DeviceSelection.targets($0.split(separator: ",").map(String.init)) }
+            ?? DeviceSelection.allTargets().filter { $0.label != "cpu" }
+        guard !targets.isEmpty else {
+            throw CommandFailure(message: "no OpenCL device to check against the CPU backend; found: \(DeviceSelection.availableList()) "
+                                 + "(--devices cpu checks the CPU backend against itself)")
+        }
+        let cases = CheckCatalog.cases(scale)
+        var failures = 0
+        for target in targets {
+            guard let device = target.device else { continue }
+            let start = Date()
+            printError("checking \(target.label) (\(device.backend.name)): \(cases.count) cases at the \(scale.rawValue) scale")
+            let outcomes = BackendCheck.run(cases, on: device.backend) { outcome in
+                if !outcome.passed { printError("  FAIL \(CheckReport.caseName(outcome)): \(outcome.message ?? "no result")") }
+            }
+            printError(String(format: "  done in %.1f s", Date().timeIntervalSince(start)))
+            let summaries = CheckSummary.summarize(outcomes)
+            failures += summaries.reduce(0) { $0 + $1.failed.count }
+            print(CheckReport.render(summaries, device: "\(target.label) (\(device.backend.name))"))
+        }
+        if failures > 0 { throw CommandFailure(message: "\(failures) case(s) disagree with the CPU backend") }
+    }
+}
+
+extension CheckScale: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(

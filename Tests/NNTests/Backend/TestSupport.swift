@@ -1,5 +1,6 @@
-import XCTest
 import NN
+import NNBenchKit
+import XCTest
 
 /// The backend under test.
 var testBackend: CPUBackend { CPUBackend.shared }
@@ -48,36 +49,9 @@ func rounded(_ values: [Double], to dtype: DType) -> [Double] {
 
 // MARK: - Host RNG
 
-/// SplitMix64: a tiny seeded generator for test inputs (independent of the
-/// Philox code under test).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 bits.
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * unit() }
-
-    /// `count` doubles uniform in [low, high), each exactly representable as
-    /// a Float (so float32 and float64 runs see the same inputs).
-    mutating func floats(_ count: Int, _ low: Double = -1, _ high: Double = 1) -> [Double] {
-        (0..<count).map { _ in Double(Float(uniform(low, high))) }
-    }
-
-    mutating func int(_ range: Range<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
-    }
-}
+/// SplitMix64, the seeded generator of test inputs (independent of the
+/// Philox code under test), is NNBenchKit's, shared with `nnbench check`.
+typealias SplitMix64 = NNBenchKit.SplitMix64
 
 // MARK: - Comparisons
 

@@ -1,3 +1,4 @@
+import NNBenchKit
 import XCTest
 @testable import NN
 

@@ -1,3 +1,4 @@
+import NNBenchKit
 import XCTest
 @testable import NN
 
@@ -91,43 +92,8 @@ final class RecurrentParityTests: XCTestCase {
 
     /// The fused cell ops on their own, float64 where the device has it:
     /// one step forward and backward with offsets inside larger buffers.
-    func testCellOpsWithOffsets() throws {
-        let (B, H) = (3, 5)
-        for cell in RecurrentCell.allCases {
-            let G = cell.gateCount * H
-            // Operands sit at offsets 7 / 2 inside their buffers.
-            let inputs = [HostArray.random(7 + B * G, seed: 1, dtype: .float64), HostArray.random(7 + B * G, seed: 2, dtype: .float64),
-                          HostArray.random(G, seed: 3, dtype: .float64), HostArray.random(G, seed: 4, dtype: .float64),
-                          HostArray.random(2 + B * H, seed: 5, dtype: .float64), HostArray.random(2 + B * H, seed: 6, dtype: .float64),
-                          HostArray.random(B * H, seed: 7, dtype: .float64), HostArray.random(B * H, seed: 8, dtype: .float64),
-                          HostArray.random(B * H, seed: 9, dtype: .float64)]
-            for dtype in [DType.float32, .float64] {
-                try assertParity("\(cell) cell", inputs.map { $0.converted(to: dtype) },
-                                 dtype == .float32 ? .elementwise(rel: 1e-5, abs: 1e-6) : .elementwise(rel: 1e-12, abs: 1e-13),
-                                 dtype: dtype) { backend, b in
-                    let hidden = backend.makeBuffer(count: 2 + B * H, dtype: dtype), cellOut = backend.makeBuffer(count: B * H, dtype: dtype)
-                    let gradGates = backend.makeBuffer(count: 7 + B * G, dtype: dtype)
-                    let gradHiddenGates = backend.makeBuffer(count: B * G, dtype: dtype)
-                    // The padding before the offsets is compared too: it must stay untouched.
-                    for buffer in [hidden, cellOut, gradGates, gradHiddenGates] {
-                        backend.fill(buffer, value: 0.25, offset: 0, count: buffer.count)
-                    }
-                    let step = RecurrentStepOperands(
-                        gates: BufferRegion(b[0], offset: 7), hiddenGates: BufferRegion(b[1], offset: 7), biasIH: b[2], biasHH: b[3],
-                        hiddenPrev: BufferRegion(b[4], offset: 2), hidden: BufferRegion(hidden, offset: 2),
-                        cellPrev: BufferRegion(b[6]), cell: BufferRegion(cellOut))
-                    backend.recurrentCellForward(cell, batch: B, hidden: H, step: step)
-                    let gradients = RecurrentStepGradients(outputGrad: BufferRegion(b[5], offset: 2), carry: b[7], cellGrad: b[8],
-                                                           gates: BufferRegion(gradGates, offset: 7),
-                                                           hiddenGates: BufferRegion(gradHiddenGates))
-                    backend.recurrentCellBackward(cell, batch: B, hidden: H, step: step, gradients: gradients)
-                    var outputs = [b[0], hidden, b[7], gradGates]
-                    if cell.hasCellState { outputs += [cellOut, b[8]] }
-                    if cell.separatesHiddenGates { outputs.append(gradHiddenGates) }
-                    return outputs
-                }
-            }
-        }
+    func testCatalogCellOps() throws {
+        try assertParity(CheckCatalog.recurrentCells())
     }
 
     func testEmbedding() throws {
@@ -153,12 +119,5 @@ private extension HostArray {
     /// A tensor of these values on `device`.
     func tensor(_ shape: [Int], on device: Device) throws -> Tensor {
         Tensor(buffer: upload(to: device.backend), shape: shape, device: device)
-    }
-
-    func converted(to dtype: DType) -> HostArray {
-        switch (self, dtype) {
-        case (.double(let v), .float32): return .float(v.map { Float($0) })
-        default: return self
-        }
     }
 }
