@@ -34,6 +34,9 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
 /// (with or without --quick, which only shortens the timing); `tiny` keeps
 /// every code path with shapes small enough for a unit test.
 public enum Scale: String, Sendable {
+    /// `standard` plus the sizes a GPU is judged on: GEMM 4096^3 and the
+    /// LeNet-5 step at batch 256 (`nnbench run --large`).
+    case large
     case standard, tiny
 }
 

@@ -35,7 +35,7 @@ enum ConvolutionSuite {
                                                          kernelH: r, kernelW: r, stride: (stride, stride), padding: (pad, pad)))
         }
         switch scale {
-        case .standard:
+        case .standard, .large:
             return [
                 // LeNet-5 at the batch of the train suite.
                 conv("lenet1", n: 64, c: 1, h: 28, w: 28, k: 6, r: 5, pad: 2),

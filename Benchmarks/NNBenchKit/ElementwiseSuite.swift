@@ -6,7 +6,7 @@ enum ElementwiseSuite {
     /// 1M and 16M elements; tiny: 1000.
     static func sizes(_ scale: Scale) -> [(label: String, count: Int)] {
         switch scale {
-        case .standard: return [("1M", 1 << 20), ("16M", 1 << 24)]
+        case .standard, .large: return [("1M", 1 << 20), ("16M", 1 << 24)]
         case .tiny: return [("1000", 1000)]
         }
     }

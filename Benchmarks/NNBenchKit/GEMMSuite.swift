@@ -30,6 +30,8 @@ struct GEMMShape {
 enum GEMMSuite {
     static func shapes(_ scale: Scale) -> [GEMMShape] {
         switch scale {
+        case .large:
+            return shapes(.standard) + [GEMMShape(4096, 4096, 4096)]
         case .standard:
             return [
                 GEMMShape(256, 256, 256), GEMMShape(512, 512, 512), GEMMShape(1024, 1024, 1024), GEMMShape(2048, 2048, 2048),

@@ -16,7 +16,7 @@ enum RecurrentSuite {
 
     static func configs(_ scale: Scale) -> [Config] {
         switch scale {
-        case .standard:
+        case .standard, .large:
             return [
                 // The char-LSTM layer of the train suite, on its own.
                 Config(kind: .lstm, input: 64, hidden: 256, batch: 32, steps: 64),

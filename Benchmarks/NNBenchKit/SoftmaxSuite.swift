@@ -5,7 +5,7 @@ import NN
 enum SoftmaxSuite {
     static func shapes(_ scale: Scale) -> [(label: String, rows: Int, classes: Int)] {
         switch scale {
-        case .standard: return [("1M", 1 << 10, 1024), ("16M", 1 << 14, 1024)]
+        case .standard, .large: return [("1M", 1 << 10, 1024), ("16M", 1 << 14, 1024)]
         case .tiny: return [("1000", 10, 100)]
         }
     }

@@ -24,6 +24,8 @@ enum TrainingSuite {
             }
         }
         switch scale {
+        case .large:
+            return cases(.standard) + [train("LeNet-5 b256 SGD-momentum") { LeNet5Model(batch: 256, on: $0) }]
         case .standard:
             return [
                 train(mlpName) { MLPModel(sizes: [784, 512, 256, 10], batch: 128, on: $0) },

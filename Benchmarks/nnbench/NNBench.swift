@@ -88,6 +88,9 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Shorter timing, same cases: \(TimingPolicy.quick.summary) (default: \(TimingPolicy.standard.summary)).")
     var quick = false
 
+    @Flag(name: .long, help: "Add the sizes a GPU is judged on: GEMM 4096^3 and the LeNet-5 step at batch 256.")
+    var large = false
+
     @Option(name: .long, help: ArgumentHelp("Exactly N timed repeats per case after the warm-up (overrides the time rule).", valueName: "N"))
     var repeats: Int?
 
@@ -108,7 +111,8 @@ struct Run: ParsableCommand {
             timing = .fixed(repeats)
             label = timing.summary
         }
-        let plan = BenchmarkPlan(suites: suites, targets: targets, timing: timing, timingLabel: label)
+        let plan = BenchmarkPlan(suites: suites, targets: targets, scale: large ? .large : .standard, timing: timing,
+                                 timingLabel: label)
         let start = Date()
         let runner = BenchmarkRunner(plan: plan, progress: printError)
         let report = try runner.run()
