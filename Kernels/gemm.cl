@@ -7,9 +7,13 @@
 // - gemm_tiled (GPUs): 64x64 output tiles staged through local memory in
 //   k-slices of 16, each work-item accumulating a 4x4 block in registers.
 // - gemm_vector (CPU devices such as PoCL): no local memory; each work-item
-//   keeps a ROWS x 16 block in vector registers and streams rows of B,
-//   which is what a CPU's caches and SIMD units want.
+//   keeps a ROWS x WIDTH block in vector registers and streams rows of B,
+//   which is what a CPU's caches and SIMD units want. ROWS, WIDTH and the
+//   host's k-slice are tuned per device.
 // Both handle any m, n, k: out-of-range loads read 0, stores are guarded.
+// Products accumulate with mad(): common.cl turns contraction off (the
+// random fills must round as the CPU does), and a fused multiply-add is
+// what every GPU and AVX2/AVX-512 core executes at full rate.
 
 #define A_AT(r, c) (transA ? A[(c) * lda + (r)] : A[(r) * lda + (c)])
 #define B_AT(r, c) (transB ? B[(c) * ldb + (r)] : B[(r) * ldb + (c)])
@@ -56,7 +60,7 @@ kernel void gemm_tiled(const int m, const int n, const int k, const T alpha,
             for (int i = 0; i < WORK_M; ++i) a[i] = tileA[kk][ty * WORK_M + i];
             for (int j = 0; j < WORK_N; ++j) b[j] = tileB[kk][tx + j * (TILE_N / WORK_N)];
             for (int i = 0; i < WORK_M; ++i)
-                for (int j = 0; j < WORK_N; ++j) acc[i][j] += a[i] * b[j];
+                for (int j = 0; j < WORK_N; ++j) acc[i][j] = mad(a[i], b[j], acc[i][j]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -72,65 +76,88 @@ kernel void gemm_tiled(const int m, const int n, const int k, const T alpha,
     }
 }
 
+// gemm_vector's shape, chosen per device by the tuner (OpenCLGEMMTuner):
+// ROWS rows x WIDTH columns of C per work-item, in WIDTH-wide vectors.
 #ifndef ROWS
 #define ROWS 8
 #endif
-#define VEC16 CONCAT(T, 16)
+#ifndef WIDTH
+#define WIDTH 16
+#endif
 #define CONCAT(a, b) CONCAT_(a, b)
 #define CONCAT_(a, b) a##b
+// A block row is HALVES vectors of LANES (WIDTH 32: two 16-wide vectors,
+// so one broadcast of A feeds two multiply-adds).
+#if WIDTH == 32
+#define LANES 16
+#define HALVES 2
+#else
+#define LANES WIDTH
+#define HALVES 1
+#endif
+#define VEC CONCAT(T, LANES)
+#define VLOAD CONCAT(vload, LANES)
+#define VSTORE CONCAT(vstore, LANES)
 
-// Work-item (j, i) computes C[i*ROWS .. +ROWS, j*16 .. +16] over the k-slice
-// [k0, k1): the host splits long k into slices (beta = 1 after the first) so
-// the 16-column strip of B a work-item streams stays in L1/L2.
+// X(i) for each row i of the block: named accumulators, not an array, so
+// every compiler keeps them in registers.
+#if ROWS == 1
+#define EACH_ROW(X) X(0)
+#elif ROWS == 2
+#define EACH_ROW(X) X(0) X(1)
+#elif ROWS == 4
+#define EACH_ROW(X) X(0) X(1) X(2) X(3)
+#elif ROWS == 8
+#define EACH_ROW(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#else
+#error "ROWS must be 1, 2, 4 or 8"
+#endif
+// Rows past m (a partial block at the bottom edge) read row m - 1 and are
+// not stored, so the edge runs the vector path too.
+#define STORE_VEC(acc, c) { const VEC value = alpha * acc; VSTORE(beta == (T)0 ? value : value + beta * VLOAD(0, c), 0, c); }
+#if HALVES == 2
+#define DECLARE_ROW(i) VEC acc##i = 0, high##i = 0; const int r##i = min(row + i, m - 1);
+#define ACCUMULATE_ROW(i) { const VEC a = (VEC)(A_AT(r##i, p)); acc##i = mad(a, b, acc##i); high##i = mad(a, bHigh, high##i); }
+#define STORE_ROW(i) if (i < rows) { global T* c = C + (row + i) * ldc + col; STORE_VEC(acc##i, c) STORE_VEC(high##i, c + LANES) }
+#define LOAD_B const VEC b = VLOAD(0, B + p * ldb + col), bHigh = VLOAD(0, B + p * ldb + col + LANES);
+#else
+#define DECLARE_ROW(i) VEC acc##i = 0; const int r##i = min(row + i, m - 1);
+#define ACCUMULATE_ROW(i) acc##i = mad((VEC)(A_AT(r##i, p)), b, acc##i);
+#define STORE_ROW(i) if (i < rows) { global T* c = C + (row + i) * ldc + col; STORE_VEC(acc##i, c) }
+#define LOAD_B const VEC b = VLOAD(0, B + p * ldb + col);
+#endif
+
+// Work-item (j, i) computes C[i*ROWS .. +ROWS, j*WIDTH .. +WIDTH] over the
+// k-slice [k0, k1): the host splits long k into slices (beta = 1 after the
+// first) so the strip of B a work-item streams stays in L1/L2.
 kernel void gemm_vector(const int m, const int n, const int k0, const int k1, const T alpha,
                         global const T* restrict A0, const int offsetA, const int lda, const int transA, const int strideA,
                         global const T* restrict B0, const int offsetB, const int ldb, const int transB, const int strideB,
                         const T beta, global T* C0, const int offsetC, const int ldc, const int strideC) {
-    const int col = get_global_id(0) * 16, row = get_global_id(1) * ROWS, batch = get_global_id(2);
+    const int col = get_global_id(0) * WIDTH, row = get_global_id(1) * ROWS, batch = get_global_id(2);
     if (row >= m || col >= n) return;
     global const T* A = A0 + offsetA + batch * strideA;
     global const T* B = B0 + offsetB + batch * strideB;
     global T* C = C0 + offsetC + batch * strideC;
     const int rows = min(ROWS, m - row);
-    if (col + 16 <= n && rows == ROWS && !transB) {
-        // The hot path: full block, B rows contiguous; one vector of B feeds
-        // ROWS multiply-adds held in named registers.
-        VEC16 acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0;
-#if ROWS == 8
-        VEC16 acc4 = 0, acc5 = 0, acc6 = 0, acc7 = 0;
-#endif
+    if (col + WIDTH <= n && !transB) {
+        // The hot path: full width, B rows contiguous; one vector of B feeds
+        // ROWS multiply-adds.
+        EACH_ROW(DECLARE_ROW)
         for (int p = k0; p < k1; ++p) {
-            const VEC16 b = vload16(0, B + p * ldb + col);
-            acc0 += A_AT(row, p) * b;
-            acc1 += A_AT(row + 1, p) * b;
-            acc2 += A_AT(row + 2, p) * b;
-            acc3 += A_AT(row + 3, p) * b;
-#if ROWS == 8
-            acc4 += A_AT(row + 4, p) * b;
-            acc5 += A_AT(row + 5, p) * b;
-            acc6 += A_AT(row + 6, p) * b;
-            acc7 += A_AT(row + 7, p) * b;
-#endif
+            LOAD_B
+            EACH_ROW(ACCUMULATE_ROW)
         }
-#if ROWS == 8
-        const VEC16 acc[ROWS] = {acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7};
-#else
-        const VEC16 acc[ROWS] = {acc0, acc1, acc2, acc3};
-#endif
-        for (int i = 0; i < ROWS; ++i) {
-            global T* c = C + (row + i) * ldc + col;
-            const VEC16 value = alpha * acc[i];
-            vstore16(beta == (T)0 ? value : value + beta * vload16(0, c), 0, c);
-        }
+        EACH_ROW(STORE_ROW)
         return;
     }
-    // Edges (and a transposed B, which the host normally copies out first):
-    // scalar loop over the partial block.
-    const int cols = min(16, n - col);
+    // The right edge (and a transposed B, which the host normally copies
+    // out first): scalar loop over the partial block.
+    const int cols = min(WIDTH, n - col);
     for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < cols; ++j) {
             T acc = (T)0;
-            for (int p = k0; p < k1; ++p) acc += A_AT(row + i, p) * B_AT(p, col + j);
+            for (int p = k0; p < k1; ++p) acc = mad(A_AT(row + i, p), B_AT(p, col + j), acc);
             global T* c = C + (row + i) * ldc + col + j;
             *c = beta == (T)0 ? alpha * acc : alpha * acc + beta * *c;
         }

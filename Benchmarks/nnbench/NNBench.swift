@@ -11,7 +11,7 @@ struct NNBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnbench",
         abstract: "Compare the CPU backend, OpenCL devices and raw OpenBLAS on GEMM, convolution, RNN, elementwise, softmax and training steps.",
-        subcommands: [Devices.self, Check.self, Run.self, Compare.self])
+        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Compare.self])
 }
 
 /// Prints a line on stderr (progress, warnings).
@@ -57,20 +57,57 @@ struct Check: ParsableCommand {
         for target in targets {
             guard let device = target.device else { continue }
             let start = Date()
-            printError("checking \(target.label) (\(device.backend.name)): \(cases.count) cases at the \(scale.rawValue) scale")
+            printError("checking \(device.backend.name): \(cases.count) cases at the \(scale.rawValue) scale")
             let outcomes = BackendCheck.run(cases, on: device.backend) { outcome in
                 if !outcome.passed { printError("  FAIL \(CheckReport.caseName(outcome)): \(outcome.message ?? "no result")") }
             }
             printError(String(format: "  done in %.1f s", Date().timeIntervalSince(start)))
             let summaries = CheckSummary.summarize(outcomes)
             failures += summaries.reduce(0) { $0 + $1.failed.count }
-            print(CheckReport.render(summaries, device: "\(target.label) (\(device.backend.name))"))
+            print(CheckReport.render(summaries, device: device.backend.name))
         }
         if failures > 0 { throw CommandFailure(message: "\(failures) case(s) disagree with the CPU backend") }
     }
 }
 
 extension CheckScale: ExpressibleByArgument {}
+
+struct Tune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tune GEMM on the OpenCL devices and print every candidate's time and the winner per shape class.",
+        discussion: """
+            The library tunes on the first float32 GEMM of a process (NN_TUNE=off|quick|full, default quick) and \
+            keeps the result under NN_TUNE_CACHE (default ~/.cache/swift-nn/tuning), keyed by device, driver and \
+            kernel source. This command shows the cached result, or tunes when there is none (--force: always).
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Comma-separated OpenCL devices (default: every OpenCL device).", valueName: "list"))
+    var devices: String?
+
+    @Option(name: .long, help: ArgumentHelp("quick or full (default: NN_TUNE, else quick).", valueName: "mode"))
+    var mode: GEMMTuneMode?
+
+    @Flag(name: .long, help: "Tune again even when a cached result exists, and replace it.")
+    var force = false
+
+    func run() throws {
+        let targets = try devices.map { try DeviceSelection.targets($0.split(separator: ",").map(String.init)) }
+            ?? DeviceSelection.allTargets().filter { $0.label != "cpu" }
+        let backends = targets.compactMap { $0.device?.backend as? OpenCLBackend }
+        guard !backends.isEmpty else {
+            throw CommandFailure(message: "no OpenCL device to tune; found: \(DeviceSelection.availableList())")
+        }
+        for backend in backends {
+            let mode = self.mode ?? (backend.tuneMode == .off ? .quick : backend.tuneMode)
+            guard mode != .off else { throw CommandFailure(message: "--mode off tunes nothing (use quick or full)") }
+            printError("tuning GEMM on \(backend.name) (\(mode.rawValue))...")
+            let tuning = try backend.tuneGEMM(mode: mode, force: force)
+            print(TuningReport.render(tuning, device: backend.name))
+        }
+    }
+}
+
+extension GEMMTuneMode: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -14,7 +14,7 @@ public struct CheckCase {
     /// float64 cases are skipped on devices without float64.
     public let dtype: DType
     /// Whether the case runs GEMM (directly or inside convolution), so it
-    /// is run with every GEMM kernel the device can choose.
+    /// is run with every GEMM config the device's tuner can choose.
     public let usesGEMM: Bool
     public let body: (any Backend, [DeviceBuffer]) -> [DeviceBuffer]
 
@@ -34,7 +34,7 @@ public struct CheckCase {
 public struct CheckOutcome {
     public let op: String
     public let shape: String
-    /// The GEMM kernel the device ran, for cases that use GEMM on OpenCL.
+    /// The GEMM config the device ran, for cases that use GEMM on OpenCL.
     public let variant: String?
     public let tolerance: Tolerance
     /// The worst output's agreement; nil when the case did not run
@@ -50,11 +50,12 @@ public struct CheckOutcome {
 
 /// Runs check cases on a device against the CPU backend.
 public enum BackendCheck {
-    /// The GEMM kernels `backend` can be switched between, with the
-    /// setting to restore afterwards; one nil entry for a backend with a
-    /// single GEMM (the CPU).
-    static func gemmVariants(_ backend: any Backend) -> [OpenCLBackend.GEMMKernel?] {
-        backend is OpenCLBackend ? OpenCLBackend.GEMMKernel.allCases : [nil]
+    /// The GEMM configs `backend` is run with: every candidate its tuner
+    /// can pick (one per kernel program, `GEMMConfig.parityVariants`); one
+    /// nil entry for a backend with a single GEMM (the CPU).
+    public static func gemmVariants(_ backend: any Backend) -> [GEMMConfig?] {
+        guard let opencl = backend as? OpenCLBackend else { return [nil] }
+        return GEMMConfig.parityVariants(for: opencl.info, mode: opencl.tuneMode == .full ? .full : .quick)
     }
 
     /// Runs `check` on `backend` and on `reference`, comparing every output.
@@ -76,11 +77,11 @@ public enum BackendCheck {
         }
         let opencl = backend as? OpenCLBackend
         let variants = check.usesGEMM ? gemmVariants(backend) : [nil]
-        let saved = opencl?.gemmKernel
-        defer { if let opencl, let saved { opencl.gemmKernel = saved } }
+        let saved = opencl?.gemmOverride
+        defer { opencl?.gemmOverride = saved }
         return variants.map { variant in
-            if let variant { opencl?.gemmKernel = variant }
-            return outcome(check, variant: variant?.rawValue, expected: expected) {
+            if let variant { opencl?.gemmOverride = variant }
+            return outcome(check, variant: variant?.description, expected: expected) {
                 try check.body(backend, check.inputs.map { $0.upload(to: backend) }).map { try downloadAsDoubles(backend, $0) }
             }
         }

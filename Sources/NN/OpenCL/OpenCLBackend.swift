@@ -22,20 +22,23 @@ public final class OpenCLBackend: Backend {
     let queue: cl_command_queue
     let pool = OpenCLBufferPool()
     let programs: OpenCLPrograms
-    private var pendingError: Error?
+    /// The first error of queued work, thrown by the next synchronization.
+    private(set) var pendingError: Error?
     /// Serializes kernel-argument setting + enqueue, transfers, the program
     /// caches and the error state.
     let lock = NSRecursiveLock()
-    /// Vector-GEMM tuning, read once from NN_GEMM_ROWS / NN_GEMM_KSLICE.
-    let gemmRows: Int
-    let gemmKSlice: Int
-    /// The GEMM kernel this device runs (chosen by device type; the parity
-    /// suite switches it to test both on one device).
-    public var gemmKernel: GEMMKernel
+    /// NN_TUNE, read once: how GEMM configs are chosen on this device.
+    public let tuneMode: GEMMTuneMode
+    /// The tuning in effect (loaded or searched on the first float32 GEMM).
+    var gemmTuning: GEMMTuning?
+    /// A GEMM config every product runs with, whatever its shape: the
+    /// parity suite sets it to run each candidate; nil uses the tuning.
+    public var gemmOverride: GEMMConfig?
 
     /// A backend on `device` (see `OpenCLDevices.all()`).
     public init(device: OpenCLDeviceInfo, cache: Bool = true) throws {
         info = device
+        tuneMode = try GEMMTuneMode.fromEnvironment()
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.deviceID
         guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
@@ -47,10 +50,7 @@ public final class OpenCLBackend: Backend {
         }
         self.context = context
         self.queue = queue
-        gemmKernel = device.kind == .cpu ? .vector : .tiled
-        (gemmRows, gemmKSlice) = try OpenCLBackend.gemmTuning()
-        programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment(for: device) : nil,
-                                  gemmRows: gemmRows)
+        programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment(for: device) : nil)
     }
 
     deinit {
@@ -67,20 +67,6 @@ public final class OpenCLBackend: Backend {
     /// on-disk binary cache.
     public var programsCompiled: Int { programs.compiledFromSource }
 
-    /// NN_GEMM_ROWS (4 or 8, default 8) and NN_GEMM_KSLICE (>= 16, default
-    /// 256), for tuning the vector GEMM on a new CPU device.
-    static func gemmTuning() throws -> (rows: Int, kSlice: Int) {
-        let env = ProcessInfo.processInfo.environment
-        let rows = env["NN_GEMM_ROWS"].map { Int($0) ?? -1 } ?? 8
-        let slice = env["NN_GEMM_KSLICE"].map { Int($0) ?? -1 } ?? 256
-        guard rows == 4 || rows == 8 else {
-            throw OpenCLError.unsupported(device: "any", what: "NN_GEMM_ROWS=\(env["NN_GEMM_ROWS"] ?? "") (use 4 or 8)")
-        }
-        guard slice >= 16 else {
-            throw OpenCLError.unsupported(device: "any", what: "NN_GEMM_KSLICE=\(env["NN_GEMM_KSLICE"] ?? "") (use 16 or more)")
-        }
-        return (rows, slice)
-    }
     public var programsLoadedFromCache: Int { programs.loadedFromCache }
     /// cl_mem objects created through the driver so far (the pool serves the
     /// rest).

@@ -1,11 +1,6 @@
-/// GEMM kernels (Kernels/gemm.cl), chosen per device type.
+/// GEMM kernels (Kernels/gemm.cl), in the config the tuner chose for the
+/// device and the product's shape class (OpenCLGEMMTuner.swift).
 extension OpenCLBackend {
-    /// Which GEMM kernel a device runs: local-memory tiles on GPUs, vector
-    /// register blocks without local memory on CPU devices (PoCL).
-    public enum GEMMKernel: String, CaseIterable {
-        case tiled, vector
-    }
-
     public func gemm(m: Int, n: Int, k: Int, alpha: Double, a: MatrixOperand, b: MatrixOperand, beta: Double,
                      c: MatrixOperand) {
         gemmBatched(batch: 1, m: m, n: n, k: k, alpha: alpha, a: a, strideA: 0, b: b, strideB: 0, beta: beta, c: c, strideC: 0)
@@ -20,6 +15,14 @@ extension OpenCLBackend {
         precondition([ab, bb, cb].allSatisfy { $0.count <= Int(Int32.max) },
                      "OpenCLBackend.gemm: operands over 2^31 elements exceed the kernels' 32-bit indexing")
         if batch == 0 || m == 0 || n == 0 { return }
+        enqueueGEMM(gemmConfig(m: m, n: n, k: k, dtype: cb.dtype), batch: batch, m: m, n: n, k: k, alpha: alpha,
+                    a: a, strideA: strideA, b: b, strideB: strideB, beta: beta, c: c, strideC: strideC)
+    }
+
+    /// Queues the product with `config` (operands already checked).
+    func enqueueGEMM(_ config: GEMMConfig, batch: Int, m: Int, n: Int, k: Int, alpha: Double, a: MatrixOperand, strideA: Int,
+                     b: MatrixOperand, strideB: Int, beta: Double, c: MatrixOperand, strideC: Int) {
+        let ab = cl(a.buffer, "gemm"), bb = cl(b.buffer, "gemm"), cb = cl(c.buffer, "gemm")
         // As BLAS: with alpha 0, A and B are not read (NaNs in them do not
         // reach C); k = 0 makes the kernels compute C = beta C.
         let k = alpha == 0 ? 0 : k
@@ -29,7 +32,8 @@ extension OpenCLBackend {
              .buffer(bb), .int(b.offset), .int(b.ld), .int(b.transposed ? 1 : 0), .int(strideB),
              .scalar(beta), .buffer(cb), .int(c.offset), .int(c.ld), .int(strideC)]
         }
-        switch effectiveGEMMKernel(cb.dtype) {
+        let config = runnable(config, dtype: cb.dtype)
+        switch config.kernel {
         case .tiled:
             // 16 x 16 work-items per 64 x 64 tile of C.
             launch(.gemm, "gemm_tiled", dtype: cb.dtype, global: [(n + 63) / 64 * 16, (m + 63) / 64 * 16, batch],
@@ -41,16 +45,17 @@ extension OpenCLBackend {
             let dense = makeBuffer(count: batch * k * n, dtype: bb.dtype)
             copyStrided(bb, StridedView(offset: b.offset, strides: [strideB, 1, b.ld]), to: dense,
                         .contiguous([batch, k, n]), shape: [batch, k, n], accumulate: false)
-            gemmBatched(batch: batch, m: m, n: n, k: k, alpha: alpha, a: a, strideA: strideA,
+            enqueueGEMM(config, batch: batch, m: m, n: n, k: k, alpha: alpha, a: a, strideA: strideA,
                         b: MatrixOperand(dense, ld: n), strideB: k * n, beta: beta, c: c, strideC: strideC)
         case .vector:
             // k in slices, so each work-item's strip of B stays in cache;
             // slices after the first accumulate into C (beta 1).
             var k0 = 0
             repeat {
-                let k1 = min(k, k0 + gemmKSlice)
-                launch(.gemm, "gemm_vector", dtype: cb.dtype, global: [(n + 15) / 16, (m + gemmRows - 1) / gemmRows, batch],
-                       local: nil, arguments([.int(k0), .int(k1)], beta: k0 == 0 ? beta : 1))
+                let k1 = min(k, k0 + config.kSlice)
+                launch(.gemm, "gemm_vector", dtype: cb.dtype,
+                       global: [(n + config.width - 1) / config.width, (m + config.rows - 1) / config.rows, batch],
+                       local: nil, defines: config.defines, arguments([.int(k0), .int(k1)], beta: k0 == 0 ? beta : 1))
                 k0 = k1
             } while k0 < k
         }
@@ -58,12 +63,12 @@ extension OpenCLBackend {
 
     /// The tiled kernel needs 256 work-items per group; a device (or a
     /// double-precision build) that cannot run that many falls back to the
-    /// vector kernel.
-    private func effectiveGEMMKernel(_ dtype: DType) -> GEMMKernel {
-        guard gemmKernel == .tiled else { return .vector }
+    /// untuned vector config.
+    private func runnable(_ config: GEMMConfig, dtype: DType) -> GEMMConfig {
+        guard config.kernel == .tiled else { return config }
         lock.lock()
         defer { lock.unlock() }
-        guard let kernel = try? programs.kernel(.gemm, "gemm_tiled", dtype: dtype) else { return .tiled }  // launch reports it
-        return programs.maxWorkGroupSize(kernel) >= 256 ? .tiled : .vector
+        guard let kernel = try? programs.kernel(.gemm, "gemm_tiled", dtype: dtype) else { return config }  // launch reports it
+        return programs.maxWorkGroupSize(kernel) >= 256 ? config : .defaultVector
     }
 }

@@ -24,8 +24,9 @@ extension OpenCLBackend {
         launch(family, name, dtype: dtype, global: [global], local: local.map { [$0] }, arguments)
     }
 
-    /// The n-D form: `global` and `local` have one entry per dimension.
-    func launch(_ family: KernelFamily, _ name: String, dtype: DType, global: [Int], local: [Int]?,
+    /// The n-D form: `global` and `local` have one entry per dimension;
+    /// `defines` picks a program variant (the tuner's GEMM blocks).
+    func launch(_ family: KernelFamily, _ name: String, dtype: DType, global: [Int], local: [Int]?, defines: String = "",
                 _ arguments: [KernelArgument]) {
         guard global.allSatisfy({ $0 > 0 }) else { return }
         // Kernels index with 32-bit ints.
@@ -34,7 +35,7 @@ extension OpenCLBackend {
         lock.lock()
         defer { lock.unlock() }
         do {
-            let kernel = try programs.kernel(family, name, dtype: dtype)
+            let kernel = try programs.kernel(family, name, dtype: dtype, defines: defines)
             for (index, argument) in arguments.enumerated() {
                 try setArgument(kernel, index, argument, dtype: dtype, name: name)
             }

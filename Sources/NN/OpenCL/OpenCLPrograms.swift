@@ -48,13 +48,10 @@ final class OpenCLPrograms {
     private(set) var compiledFromSource = 0
     private(set) var loadedFromCache = 0
 
-    private let gemmRows: Int
-
-    init(context: cl_context, device: OpenCLDeviceInfo, cache: OpenCLBinaryCache?, gemmRows: Int) {
+    init(context: cl_context, device: OpenCLDeviceInfo, cache: OpenCLBinaryCache?) {
         self.context = context
         self.device = device
         self.cache = cache
-        self.gemmRows = gemmRows
     }
 
     deinit {
@@ -64,19 +61,19 @@ final class OpenCLPrograms {
 
     var programCount: Int { programs.count }
 
-    func options(_ family: KernelFamily, _ dtype: DType) -> String {
+    /// `defines`: -D options of a program variant (the tuner's GEMM blocks).
+    func options(_ family: KernelFamily, _ dtype: DType, defines: String = "") -> String {
         let t = dtype == .float64 ? "double" : "float"
-        let gemm = family == .gemm ? " -D ROWS=\(gemmRows)" : ""
-        return "-cl-std=CL1.2 -D T=\(t) -D NN_FP64=\(device.supportsFloat64 ? 1 : 0) \(family.extraOptions)\(gemm)"
+        return "-cl-std=CL1.2 -D T=\(t) -D NN_FP64=\(device.supportsFloat64 ? 1 : 0) \(family.extraOptions) \(defines)"
     }
 
     /// The kernel `name` of `family` built for `dtype` (int32 users share the
-    /// float32 build).
-    func kernel(_ family: KernelFamily, _ name: String, dtype: DType) throws -> cl_kernel {
+    /// float32 build) with `defines`.
+    func kernel(_ family: KernelFamily, _ name: String, dtype: DType, defines: String = "") throws -> cl_kernel {
         let type: DType = dtype == .float64 ? .float64 : .float32
-        let key = "\(family.rawValue)/\(type)/\(name)"
+        let key = "\(family.rawValue)/\(type)/\(defines)/\(name)"
         if let kernel = kernels[key] { return kernel }
-        let program = try self.program(family, type)
+        let program = try self.program(family, type, defines: defines)
         var status: cl_int = 0
         guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
             throw OpenCLError.call(operation: "clCreateKernel(\(name))", code: status)
@@ -89,12 +86,12 @@ final class OpenCLPrograms {
     /// recompiling on every op.
     private var failures: [String: Error] = [:]
 
-    func program(_ family: KernelFamily, _ dtype: DType) throws -> cl_program {
-        let key = "\(family.rawValue)/\(dtype)"
+    func program(_ family: KernelFamily, _ dtype: DType, defines: String = "") throws -> cl_program {
+        let key = "\(family.rawValue)/\(dtype)" + (defines.isEmpty ? "" : " \(defines)")
         if let program = programs[key] { return program }
         if let failure = failures[key] { throw failure }
         do {
-            return try buildProgram(family, dtype, key: key)
+            return try buildProgram(family, dtype, defines: defines, key: key)
         } catch {
             failures[key] = error
             throw error
@@ -109,12 +106,12 @@ final class OpenCLPrograms {
         return status == CL_SUCCESS ? size : device.maxWorkGroupSize
     }
 
-    private func buildProgram(_ family: KernelFamily, _ dtype: DType, key: String) throws -> cl_program {
+    private func buildProgram(_ family: KernelFamily, _ dtype: DType, defines: String, key: String) throws -> cl_program {
         if dtype == .float64 && !device.supportsFloat64 {
             throw OpenCLError.unsupported(device: device.name, what: "float64 (cl_khr_fp64)")
         }
         let source = KernelSources.common + "\n" + family.source
-        let options = options(family, dtype)
+        let options = options(family, dtype, defines: defines)
         let cacheKey = cache?.key(device: device, options: options, source: source)
         if let cacheKey, let binary = cache?.load(cacheKey), let program = try? buildFromBinary(binary, options: options) {
             programs[key] = program
@@ -218,21 +215,11 @@ struct OpenCLBinaryCache {
             return OpenCLBinaryCache(directory: URL(fileURLWithPath: value))
         }
         if device.platformName.contains("Portable Computing Language") { return nil }
-        let base = env["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache")
-        return OpenCLBinaryCache(directory: base.appendingPathComponent("swift-nn/kernels"))
+        return OpenCLBinaryCache(directory: cacheHome().appendingPathComponent("swift-nn/kernels"))
     }
 
     func key(device: OpenCLDeviceInfo, options: String, source: String) -> String {
-        // FNV-1a, 64 bit: stable across runs and platforms, unlike Hasher.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for part in [device.platformName, device.name, device.driverVersion, device.deviceVersion, options, source] {
-            for byte in part.utf8 + [0] {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x100_0000_01b3
-            }
-        }
-        return String(hash, radix: 16)
+        stableHash([device.platformName, device.name, device.driverVersion, device.deviceVersion, options, source])
     }
 
     func load(_ key: String) -> [UInt8]? {

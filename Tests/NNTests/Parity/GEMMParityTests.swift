@@ -39,19 +39,23 @@ final class GEMMParityTests: XCTestCase {
         }
     }
 
-    /// Every kernel really runs: a case that uses GEMM is run once per
-    /// kernel, and the device's own choice is restored afterwards.
-    func testEveryKernelIsRun() throws {
+    /// Every config the tuner can pick really runs: a case that uses GEMM
+    /// runs once per kernel program (both kernels, every vector block), and
+    /// the device's own choice is restored afterwards.
+    func testEveryCandidateIsRun() throws {
         for backend in try ParityDevices.all() {
-            let chosen = backend.gemmKernel
-            var seen: [OpenCLBackend.GEMMKernel] = []
+            var seen: [GEMMConfig] = []
             let probe = CheckCase("gemm probe", "", [], .exact, usesGEMM: true) { b, _ in
-                if let cl = b as? OpenCLBackend { seen.append(cl.gemmKernel) }
+                if let cl = b as? OpenCLBackend, let config = cl.gemmOverride { seen.append(config) }
                 return []
             }
-            XCTAssertEqual(BackendCheck.run(probe, on: backend).count, OpenCLBackend.GEMMKernel.allCases.count)
-            XCTAssertEqual(seen, OpenCLBackend.GEMMKernel.allCases)
-            XCTAssertEqual(backend.gemmKernel, chosen)
+            let variants = BackendCheck.gemmVariants(backend).compactMap { $0 }
+            XCTAssertEqual(BackendCheck.run(probe, on: backend).count, variants.count)
+            XCTAssertEqual(seen, variants)
+            XCTAssertNil(backend.gemmOverride)
+            let candidates = GEMMConfig.candidates(mode: backend.tuneMode == .full ? .full : .quick)
+            XCTAssertEqual(Set(variants.map(\.defines)), Set(candidates.map(\.defines)), "one variant per program")
+            XCTAssert(variants.contains(.tiled) && variants.contains { $0.kernel == .vector })
         }
     }
 }
