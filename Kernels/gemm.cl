@@ -11,9 +11,11 @@
 //   which is what a CPU's caches and SIMD units want. ROWS, WIDTH and the
 //   host's k-slice are tuned per device.
 // Both handle any m, n, k: out-of-range loads read 0, stores are guarded.
-// Products accumulate with mad(): common.cl turns contraction off (the
-// random fills must round as the CPU does), and a fused multiply-add is
-// what every GPU and AVX2/AVX-512 core executes at full rate.
+//
+// common.cl turns contraction off (the random fills must round as the CPU
+// does); products may fuse into multiply-adds, which every GPU and
+// AVX2/AVX-512 core executes at full rate.
+#pragma OPENCL FP_CONTRACT ON
 
 #define A_AT(r, c) (transA ? A[(c) * lda + (r)] : A[(r) * lda + (c)])
 #define B_AT(r, c) (transB ? B[(c) * ldb + (r)] : B[(r) * ldb + (c)])
@@ -60,7 +62,7 @@ kernel void gemm_tiled(const int m, const int n, const int k, const T alpha,
             for (int i = 0; i < WORK_M; ++i) a[i] = tileA[kk][ty * WORK_M + i];
             for (int j = 0; j < WORK_N; ++j) b[j] = tileB[kk][tx + j * (TILE_N / WORK_N)];
             for (int i = 0; i < WORK_M; ++i)
-                for (int j = 0; j < WORK_N; ++j) acc[i][j] = mad(a[i], b[j], acc[i][j]);
+                for (int j = 0; j < WORK_N; ++j) acc[i][j] += a[i] * b[j];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -117,12 +119,12 @@ kernel void gemm_tiled(const int m, const int n, const int k, const T alpha,
 #define STORE_VEC(acc, c) { const VEC value = alpha * acc; VSTORE(beta == (T)0 ? value : value + beta * VLOAD(0, c), 0, c); }
 #if HALVES == 2
 #define DECLARE_ROW(i) VEC acc##i = 0, high##i = 0; const int r##i = min(row + i, m - 1);
-#define ACCUMULATE_ROW(i) { const VEC a = (VEC)(A_AT(r##i, p)); acc##i = mad(a, b, acc##i); high##i = mad(a, bHigh, high##i); }
+#define ACCUMULATE_ROW(i) { const T a = A_AT(r##i, p); acc##i += a * b; high##i += a * bHigh; }
 #define STORE_ROW(i) if (i < rows) { global T* c = C + (row + i) * ldc + col; STORE_VEC(acc##i, c) STORE_VEC(high##i, c + LANES) }
 #define LOAD_B const VEC b = VLOAD(0, B + p * ldb + col), bHigh = VLOAD(0, B + p * ldb + col + LANES);
 #else
 #define DECLARE_ROW(i) VEC acc##i = 0; const int r##i = min(row + i, m - 1);
-#define ACCUMULATE_ROW(i) acc##i = mad((VEC)(A_AT(r##i, p)), b, acc##i);
+#define ACCUMULATE_ROW(i) acc##i += A_AT(r##i, p) * b;
 #define STORE_ROW(i) if (i < rows) { global T* c = C + (row + i) * ldc + col; STORE_VEC(acc##i, c) }
 #define LOAD_B const VEC b = VLOAD(0, B + p * ldb + col);
 #endif
@@ -157,7 +159,7 @@ kernel void gemm_vector(const int m, const int n, const int k0, const int k1, co
     for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < cols; ++j) {
             T acc = (T)0;
-            for (int p = k0; p < k1; ++p) acc = mad(A_AT(row + i, p), B_AT(p, col + j), acc);
+            for (int p = k0; p < k1; ++p) acc += A_AT(row + i, p) * B_AT(p, col + j);
             global T* c = C + (row + i) * ldc + col + j;
             *c = beta == (T)0 ? alpha * acc : alpha * acc + beta * *c;
         }

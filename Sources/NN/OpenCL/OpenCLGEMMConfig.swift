@@ -112,9 +112,9 @@ public enum GEMMShapeClass: String, CaseIterable, Sendable {
     /// CPU device: (m, n, k).
     var probes: [(m: Int, n: Int, k: Int)] {
         switch self {
-        case .square: return [(768, 768, 768)]
-        case .fewRows: return [(6, 3136, 25), (16, 1024, 150), (48, 1024, 512)]
-        case .fewColumns: return [(1024, 10, 512), (2048, 64, 1024)]
+        case .square: return [(512, 512, 512), (1024, 128, 1024)]
+        case .fewRows: return [(6, 3136, 25), (16, 1024, 150), (35, 4096, 1024)]
+        case .fewColumns: return [(1024, 10, 512), (2560, 64, 1024)]
         case .longK: return [(64, 64, 4096), (16, 150, 3200)]
         }
     }

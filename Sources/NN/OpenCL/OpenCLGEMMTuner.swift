@@ -7,7 +7,7 @@ public struct GEMMTuning: Sendable {
     public struct Trial: Sendable {
         public let shapeClass: GEMMShapeClass
         public let config: GEMMConfig
-        /// The class's probes, each the best of three runs, summed; nil when
+        /// The class's probes, each the best of five runs, summed; nil when
         /// skipped.
         public let milliseconds: Double?
         /// Why the candidate did not run (a build failure, a work-group
@@ -87,7 +87,7 @@ extension OpenCLBackend {
                     try checkRunnable(config)
                     for (probe, buffers) in operands {
                         var best = Double.infinity
-                        for run in 0..<4 {
+                        for run in 0..<6 {
                             let t0 = DispatchTime.now().uptimeNanoseconds
                             enqueueGEMM(config, batch: 1, m: probe.m, n: probe.n, k: probe.k, alpha: 1,
                                         a: MatrixOperand(buffers[0], ld: probe.k), strideA: 0,
