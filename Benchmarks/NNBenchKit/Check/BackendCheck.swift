@@ -112,7 +112,7 @@ public enum BackendCheck {
     }
 
     /// Every case of `cases` on `backend`, in order; `progress` hears of
-    /// each failure as it happens.
+    /// each outcome as it is known.
     public static func run(_ cases: [CheckCase], on backend: any Backend, reference: any Backend = CPUBackend.shared,
                            progress: (CheckOutcome) -> Void = { _ in }) -> [CheckOutcome] {
         cases.flatMap { check in

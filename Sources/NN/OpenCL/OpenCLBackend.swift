@@ -33,7 +33,11 @@ public final class OpenCLBackend: Backend {
     var gemmTuning: GEMMTuning?
     /// A GEMM config every product runs with, whatever its shape: the
     /// parity suite sets it to run each candidate; nil uses the tuning.
-    public var gemmOverride: GEMMConfig?
+    public var gemmOverride: GEMMConfig? {
+        get { lock.lock(); defer { lock.unlock() }; return overrideConfig }
+        set { lock.lock(); defer { lock.unlock() }; overrideConfig = newValue }
+    }
+    private var overrideConfig: GEMMConfig?
 
     /// A backend on `device` (see `OpenCLDevices.all()`).
     public init(device: OpenCLDeviceInfo, cache: Bool = true) throws {
