@@ -12,24 +12,27 @@
 // col[(c, i, j), (n, oh, ow)] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
 // (0 outside the image). With `transposed`, col is stored [(n, oh, ow), (c, i, j)],
 // which the filter gradient's GEMM reads without a transposed operand.
+// Range (outW, outH, N * patch): output pixels along the first two
+// dimensions, so a work-item divides only to split (n, c, i, j), and
+// neighbouring work-items write neighbouring columns.
 kernel void im2col(global const T* restrict x, global T* restrict col, const int transposed, GEOMETRY) {
-    const int columns = N * outH * outW, patch = C * kh * kw;
-    const int e = get_global_id(0);
-    if (e >= columns * patch) return;
-    const int row = e / columns, column = e % columns;
+    const int ow = get_global_id(0), oh = get_global_id(1), z = get_global_id(2);
+    const int patch = C * kh * kw;
+    if (ow >= outW || oh >= outH || z >= N * patch) return;
+    const int n = z / patch, row = z % patch;
     const int j = row % kw, i = (row / kw) % kh, c = row / (kw * kh);
-    const int ow = column % outW, oh = (column / outW) % outH, n = column / (outW * outH);
+    const int column = (n * outH + oh) * outW + ow, columns = N * outH * outW;
     const int h = oh * sh - ph + i * dh, w = ow * sw - pw + j * dw;
     const T value = (h >= 0 && h < H && w >= 0 && w < W) ? x[((n * C + c) * H + h) * W + w] : (T)0;
-    col[transposed ? column * patch + row : e] = value;
+    col[transposed ? column * patch + row : row * columns + column] = value;
 }
 
 // The adjoint of im2col: each input pixel sums the column entries that read
-// it (a gather, so no atomics and a deterministic order).
+// it (a gather, so no atomics and a deterministic order). Range (W, H, N * C).
 kernel void col2im(global const T* restrict col, global T* restrict x, GEOMETRY) {
-    const int e = get_global_id(0);
-    if (e >= N * C * H * W) return;
-    const int w = e % W, h = (e / W) % H, c = (e / (W * H)) % C, n = e / (W * H * C);
+    const int w = get_global_id(0), h = get_global_id(1), z = get_global_id(2);
+    if (w >= W || h >= H || z >= N * C) return;
+    const int c = z % C, n = z / C, e = (z * H + h) * W + w;
     const int columns = N * outH * outW;
     T sum = (T)0;
     for (int i = 0; i < kh; ++i) {
@@ -48,21 +51,21 @@ kernel void col2im(global const T* restrict col, global T* restrict x, GEOMETRY)
     x[e] = sum;
 }
 
-// out[n, c, p] = product[c, n * P + p] + bias[c] (P = outH * outW).
+// out[n, c, p] = product[c, n * P + p] + bias[c] (P = outH * outW), over
+// the range (P, outC, N): no divisions.
 kernel void conv_scatter_output(global const T* restrict product, global const T* restrict bias, const int hasBias,
                                 global T* restrict out, const int N, const int outC, const int P) {
-    const int e = get_global_id(0);
-    if (e >= N * outC * P) return;
-    const int p = e % P, c = (e / P) % outC, n = e / (P * outC);
+    const int p = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    if (p >= P || c >= outC || n >= N) return;
     const T value = product[c * N * P + n * P + p];
-    out[e] = hasBias ? value + bias[c] : value;
+    out[(n * outC + c) * P + p] = hasBias ? value + bias[c] : value;
 }
 
-// gathered[c, n * P + p] = gradOut[n, c, p]: the layout the GEMMs want.
+// gathered[c, n * P + p] = gradOut[n, c, p]: the layout the GEMMs want, over
+// the range (P, N, outC).
 kernel void conv_gather_grad(global const T* restrict gradOut, global T* restrict gathered, const int N,
                              const int outC, const int P) {
-    const int e = get_global_id(0);
-    if (e >= N * outC * P) return;
-    const int p = e % P, n = (e / P) % N, c = e / (P * N);
-    gathered[e] = gradOut[(n * outC + c) * P + p];
+    const int p = get_global_id(0), n = get_global_id(1), c = get_global_id(2);
+    if (p >= P || n >= N || c >= outC) return;
+    gathered[(c * N + n) * P + p] = gradOut[(n * outC + c) * P + p];
 }

@@ -8,12 +8,12 @@ extension OpenCLBackend {
         let columns = g.batch * g.outHeight * g.outWidth
         let col = makeBuffer(count: g.patchSize * columns, dtype: ib.dtype)
         let product = makeBuffer(count: g.outChannels * columns, dtype: ib.dtype)
-        launchConv("im2col", g, count: g.patchSize * columns, [.buffer(ib), .buffer(col), .int(0)])
+        launchConv("im2col", g, global: im2colRange(g), [.buffer(ib), .buffer(col), .int(0)])
         gemm(m: g.outChannels, n: columns, k: g.patchSize, alpha: 1, a: MatrixOperand(wb, ld: g.patchSize),
              b: MatrixOperand(col, ld: columns), beta: 0, c: MatrixOperand(product, ld: columns))
-        launch(.conv, "conv_scatter_output", dtype: ib.dtype, global: g.outputShape.reduce(1, *),
-               .buffer(product), .buffer(bias), .int(bias == nil ? 0 : 1), .buffer(ob), .int(g.batch), .int(g.outChannels),
-               .int(g.outHeight * g.outWidth))
+        launch(.conv, "conv_scatter_output", dtype: ib.dtype, global: [g.outHeight * g.outWidth, g.outChannels, g.batch],
+               local: nil, [.buffer(product), .buffer(bias), .int(bias == nil ? 0 : 1), .buffer(ob), .int(g.batch),
+                            .int(g.outChannels), .int(g.outHeight * g.outWidth)])
     }
 
     public func conv2dBackwardData(gradOut: DeviceBuffer, weight: DeviceBuffer, gradInput: DeviceBuffer,
@@ -25,7 +25,7 @@ extension OpenCLBackend {
         let col = makeBuffer(count: g.patchSize * columns, dtype: gb.dtype)
         gemm(m: g.patchSize, n: columns, k: g.outChannels, alpha: 1, a: MatrixOperand(wb, ld: g.patchSize, transposed: true),
              b: MatrixOperand(gathered, ld: columns), beta: 0, c: MatrixOperand(col, ld: columns))
-        launchConv("col2im", g, count: g.inputShape.reduce(1, *), [.buffer(col), .buffer(ib)])
+        launchConv("col2im", g, global: [g.inWidth, g.inHeight, g.batch * g.inChannels], [.buffer(col), .buffer(ib)])
     }
 
     public func conv2dBackwardFilter(input: DeviceBuffer, gradOut: DeviceBuffer, gradWeight: DeviceBuffer,
@@ -38,7 +38,7 @@ extension OpenCLBackend {
         // The column matrix stored transposed, [columns, patch], so the GEMM
         // reads both operands row by row.
         let colT = makeBuffer(count: g.patchSize * columns, dtype: ib.dtype)
-        launchConv("im2col", g, count: g.patchSize * columns, [.buffer(ib), .buffer(colT), .int(1)])
+        launchConv("im2col", g, global: im2colRange(g), [.buffer(ib), .buffer(colT), .int(1)])
         gemm(m: g.outChannels, n: g.patchSize, k: columns, alpha: 1, a: MatrixOperand(gathered, ld: columns),
              b: MatrixOperand(colT, ld: g.patchSize), beta: 0, c: MatrixOperand(wb, ld: g.patchSize))
         if let gradBias {
@@ -51,16 +51,19 @@ extension OpenCLBackend {
     private func gatherGrad(_ gradOut: OpenCLBuffer, _ g: Conv2dGeometry) -> DeviceBuffer {
         let count = g.outputShape.reduce(1, *)
         let gathered = makeBuffer(count: count, dtype: gradOut.dtype)
-        launch(.conv, "conv_gather_grad", dtype: gradOut.dtype, global: count, .buffer(gradOut), .buffer(gathered),
-               .int(g.batch), .int(g.outChannels), .int(g.outHeight * g.outWidth))
+        launch(.conv, "conv_gather_grad", dtype: gradOut.dtype, global: [g.outHeight * g.outWidth, g.batch, g.outChannels],
+               local: nil, [.buffer(gradOut), .buffer(gathered), .int(g.batch), .int(g.outChannels), .int(g.outHeight * g.outWidth)])
         return gathered
     }
 
-    private func launchConv(_ name: String, _ g: Conv2dGeometry, count: Int, _ leading: [KernelArgument]) {
+    /// im2col's range: (outW, outH, N * patch).
+    private func im2colRange(_ g: Conv2dGeometry) -> [Int] { [g.outWidth, g.outHeight, g.batch * g.patchSize] }
+
+    private func launchConv(_ name: String, _ g: Conv2dGeometry, global: [Int], _ leading: [KernelArgument]) {
         let geometry: [KernelArgument] = [g.batch, g.inChannels, g.inHeight, g.inWidth, g.outChannels, g.kernelH, g.kernelW,
                                           g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW,
                                           g.outHeight, g.outWidth].map { .int($0) }
-        launch(.conv, name, dtype: cl(leading[0].bufferValue!, "conv").dtype, global: [count], local: nil, leading + geometry)
+        launch(.conv, name, dtype: cl(leading[0].bufferValue!, "conv").dtype, global: global, local: nil, leading + geometry)
     }
 
     private func checkConv(_ g: Conv2dGeometry, _ input: OpenCLBuffer, _ weight: OpenCLBuffer, _ output: OpenCLBuffer,
