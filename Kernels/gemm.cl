@@ -165,3 +165,17 @@ kernel void gemm_vector(const int m, const int n, const int k0, const int k1, co
         }
     }
 }
+
+// Split-K: C = alpha * (the sum of `count` partial products, each m x n in
+// `parts`) + beta * C. The host splits a long k over parallel work-items when
+// the product has too few output blocks to keep the device busy (a
+// convolution's filter gradient: a few hundred outputs over 50,000 terms).
+kernel void gemm_sum_parts(global const T* restrict parts, const int count, const int m, const int n, const T alpha,
+                           const T beta, global T* C0, const int offsetC, const int ldc) {
+    const int c = get_global_id(0), r = get_global_id(1);
+    if (c >= n || r >= m) return;
+    T sum = (T)0;
+    for (int s = 0; s < count; ++s) sum += parts[(s * m + r) * n + c];
+    global T* out = C0 + offsetC + r * ldc + c;
+    *out = beta == (T)0 ? alpha * sum : alpha * sum + beta * *out;
+}

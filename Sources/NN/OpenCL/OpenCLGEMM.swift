@@ -47,6 +47,8 @@ extension OpenCLBackend {
                         .contiguous([batch, k, n]), shape: [batch, k, n], accumulate: false)
             enqueueGEMM(config, batch: batch, m: m, n: n, k: k, alpha: alpha, a: a, strideA: strideA,
                         b: MatrixOperand(dense, ld: n), strideB: k * n, beta: beta, c: c, strideC: strideC)
+        case .vector where batch == 1 && splitsK(config, m: m, n: n, k: k):
+            enqueueSplitK(config, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c)
         case .vector:
             // k in slices, so each work-item's strip of B stays in cache;
             // slices after the first accumulate into C (beta 1).
@@ -59,6 +61,41 @@ extension OpenCLBackend {
                 k0 = k1
             } while k0 < k
         }
+    }
+
+    /// Whether a product is split along k: fewer than 64 output blocks
+    /// would leave most of a device idle while they walk k in sequence, and
+    /// at least two whole k-slices give the parts something to share.
+    private func splitsK(_ config: GEMMConfig, m: Int, n: Int, k: Int) -> Bool {
+        let blocks = (m + config.rows - 1) / config.rows * ((n + config.width - 1) / config.width)
+        return blocks < 64 && k / config.kSlice >= 2
+    }
+
+    /// One partial product per k-slice, all in one launch (the slices are
+    /// the batch dimension: A and B step through k, each part has its own
+    /// m x n block of scratch), the rest of k in a second launch, then one
+    /// kernel sums the parts into C with alpha and beta.
+    private func enqueueSplitK(_ config: GEMMConfig, m: Int, n: Int, k: Int, alpha: Double, a: MatrixOperand, b: MatrixOperand,
+                               beta: Double, c: MatrixOperand) {
+        let ab = cl(a.buffer, "gemm"), bb = cl(b.buffer, "gemm"), cb = cl(c.buffer, "gemm")
+        let slice = config.kSlice, whole = k / slice, rest = k - whole * slice
+        let parts = makeBuffer(count: (whole + (rest > 0 ? 1 : 0)) * m * n, dtype: cb.dtype)
+        let pb = cl(parts, "gemm")
+        func part(batch: Int, k0: Int, k1: Int, strideA: Int, strideB: Int, offset: Int) {
+            launch(.gemm, "gemm_vector", dtype: cb.dtype,
+                   global: [(n + config.width - 1) / config.width, (m + config.rows - 1) / config.rows, batch],
+                   local: nil, defines: config.defines,
+                   [.int(m), .int(n), .int(k0), .int(k1), .scalar(1),
+                    .buffer(ab), .int(a.offset), .int(a.ld), .int(a.transposed ? 1 : 0), .int(strideA),
+                    .buffer(bb), .int(b.offset), .int(b.ld), .int(0), .int(strideB),
+                    .scalar(0), .buffer(pb), .int(offset), .int(n), .int(m * n)])
+        }
+        // Slice s reads A's columns (A^T's rows) and B's rows s*slice.. .
+        part(batch: whole, k0: 0, k1: slice, strideA: a.transposed ? slice * a.ld : slice, strideB: slice * b.ld, offset: 0)
+        if rest > 0 { part(batch: 1, k0: whole * slice, k1: k, strideA: 0, strideB: 0, offset: whole * m * n) }
+        launch(.gemm, "gemm_sum_parts", dtype: cb.dtype, global: [n, m], local: nil, defines: config.defines,
+               [.buffer(pb), .int(whole + (rest > 0 ? 1 : 0)), .int(m), .int(n), .scalar(alpha), .scalar(beta),
+                .buffer(cb), .int(c.offset), .int(c.ld)])
     }
 
     /// The tiled kernel needs 256 work-items per group; a device (or a
