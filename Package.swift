@@ -67,9 +67,16 @@ let package = Package(
             dependencies: ["NNBenchKit", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/nnbench",
             swiftSettings: swiftSettings),
+        // Makes one programmer mistake per run, for the release-build
+        // message tests (Tests/NNTests/Tensor/ReleaseMessageTests.swift).
+        .executableTarget(
+            name: "nn-mistakes",
+            dependencies: ["NN"],
+            path: "Tests/Mistakes",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "NNTests",
-            dependencies: ["NN", "NNBenchKit"],
+            dependencies: ["NN", "NNBenchKit", "nn-mistakes"],
             path: "Tests/NNTests",
             // Read through #filePath, not bundled.
             exclude: ["Fixtures"],

@@ -42,7 +42,7 @@ extension MemoryOps {
 
     /// The whole buffer as a host array of its element type.
     public func download<T: HostScalar>(_ buffer: DeviceBuffer, as type: T.Type = T.self) throws -> [T] {
-        precondition(buffer.dtype == T.dtype,
+        require(buffer.dtype == T.dtype,
                      "download: buffer holds \(buffer.dtype), asked for \(T.dtype)")
         var values = [T](repeating: .zero, count: buffer.count)
         try values.withUnsafeMutableBytes { try download(buffer, offset: 0, into: $0) }

@@ -5,7 +5,7 @@ extension StridedView {
     /// The lowest and highest element a walk over `shape` touches (nil for
     /// an empty shape).
     public func extent(shape: [Int]) -> ClosedRange<Int>? {
-        precondition(strides.count == shape.count, "StridedView: \(strides.count) strides for shape \(shape)")
+        require(strides.count == shape.count, "StridedView: \(strides.count) strides for shape \(shape)")
         if shape.contains(0) { return nil }
         var lo = offset, hi = offset
         for (n, s) in zip(shape, strides) {
@@ -37,12 +37,12 @@ extension MatrixOperand {
 /// backends so their messages (and what they accept) agree.
 public func checkGEMMOperands(_ backend: String, batch: Int, m: Int, n: Int, k: Int, a: MatrixOperand, strideA: Int,
                               b: MatrixOperand, strideB: Int, c: MatrixOperand, strideC: Int) {
-    precondition(!c.transposed, "\(backend).gemm: the output operand cannot be transposed")
-    precondition(a.buffer.dtype == b.buffer.dtype && b.buffer.dtype == c.buffer.dtype && a.buffer.dtype.isFloatingPoint,
+    require(!c.transposed, "\(backend).gemm: the output operand cannot be transposed")
+    require(a.buffer.dtype == b.buffer.dtype && b.buffer.dtype == c.buffer.dtype && a.buffer.dtype.isFloatingPoint,
                  "\(backend).gemm: dtypes \(a.buffer.dtype), \(b.buffer.dtype), \(c.buffer.dtype) must be one float type")
-    precondition(a.ld >= max(1, a.transposed ? m : k) && b.ld >= max(1, b.transposed ? k : n) && c.ld >= max(1, n),
+    require(a.ld >= max(1, a.transposed ? m : k) && b.ld >= max(1, b.transposed ? k : n) && c.ld >= max(1, n),
                  "\(backend).gemm: leading dimensions lda \(a.ld), ldb \(b.ld), ldc \(c.ld) too small for m \(m), n \(n), k \(k)")
-    precondition(a.fits(rows: m, cols: k, batch: batch, stride: strideA) && b.fits(rows: k, cols: n, batch: batch, stride: strideB)
+    require(a.fits(rows: m, cols: k, batch: batch, stride: strideA) && b.fits(rows: k, cols: n, batch: batch, stride: strideB)
                  && c.fits(rows: m, cols: n, batch: batch, stride: strideC),
                  "\(backend).gemm: m \(m), n \(n), k \(k), batch \(batch) reach past the operands (A \(a.buffer.count), B \(b.buffer.count), C \(c.buffer.count) elements)")
 }

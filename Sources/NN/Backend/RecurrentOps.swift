@@ -128,20 +128,20 @@ extension RecurrentCell {
     @discardableResult
     func checkOperands(_ op: String, batch: Int, hidden: Int, step: RecurrentStepOperands,
                        gradients: RecurrentStepGradients? = nil) -> DType {
-        precondition(!separatesHiddenGates || step.hiddenGates != nil, "\(op): the \(self) cell needs hiddenGates")
-        precondition(!hasCellState || (step.cell != nil && step.cellPrev != nil), "\(op): the \(self) cell needs cell and cellPrev")
-        precondition((step.biasIH == nil) == (step.biasHH == nil), "\(op): pass both biases or neither")
+        require(!separatesHiddenGates || step.hiddenGates != nil, "\(op): the \(self) cell needs hiddenGates")
+        require(!hasCellState || (step.cell != nil && step.cellPrev != nil), "\(op): the \(self) cell needs cell and cellPrev")
+        require((step.biasIH == nil) == (step.biasHH == nil), "\(op): pass both biases or neither")
         if let gradients {
-            precondition(!hasCellState || gradients.cellGrad != nil, "\(op): the \(self) cell needs cellGrad")
-            precondition(!separatesHiddenGates || gradients.hiddenGates != nil, "\(op): the \(self) cell needs gradient hiddenGates")
+            require(!hasCellState || gradients.cellGrad != nil, "\(op): the \(self) cell needs cellGrad")
+            require(!separatesHiddenGates || gradients.hiddenGates != nil, "\(op): the \(self) cell needs gradient hiddenGates")
         }
-        precondition(batch >= 0 && hidden >= 0, "\(op): batch \(batch) and hidden \(hidden) must not be negative")
+        require(batch >= 0 && hidden >= 0, "\(op): batch \(batch) and hidden \(hidden) must not be negative")
         let dtype = step.gates.buffer.dtype
-        precondition(dtype.isFloatingPoint, "\(op): expected float gates, got \(dtype)")
+        require(dtype.isFloatingPoint, "\(op): expected float gates, got \(dtype)")
         for (region, rows, width, what) in usedRegions(batch: batch, hidden: hidden, step: step, gradients: gradients) {
             let b = region.buffer
-            precondition(b.dtype == dtype, "\(op): \(what) is \(b.dtype), gates are \(dtype)")
-            precondition(region.offset >= 0 && region.offset + rows * width <= b.count,
+            require(b.dtype == dtype, "\(op): \(what) is \(b.dtype), gates are \(dtype)")
+            require(region.offset >= 0 && region.offset + rows * width <= b.count,
                          "\(op): \(what) [\(rows), \(width)] at \(region.offset) overflows a buffer of \(b.count)")
         }
         return dtype

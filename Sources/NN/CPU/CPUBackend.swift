@@ -17,7 +17,7 @@ public final class CPUBackend: Backend {
 
     public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, offset: Int) {
         let b = cpu(buffer, "upload")
-        precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
+        require(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
                      "CPUBackend.upload: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
         if bytes.count > 0 {
             (b.raw + offset * b.dtype.byteSize).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
@@ -26,7 +26,7 @@ public final class CPUBackend: Backend {
 
     public func download(_ buffer: DeviceBuffer, offset: Int, into bytes: UnsafeMutableRawBufferPointer) throws {
         let b = cpu(buffer, "download")
-        precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
+        require(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
                      "CPUBackend.download: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
         if bytes.count > 0 {
             bytes.baseAddress!.copyMemory(from: b.raw + offset * b.dtype.byteSize, byteCount: bytes.count)
@@ -37,10 +37,10 @@ public final class CPUBackend: Backend {
 
     public func copy(_ src: DeviceBuffer, srcOffset: Int, to dst: DeviceBuffer, dstOffset: Int, count: Int) {
         let s = cpu(src, "copy"), d = cpu(dst, "copy")
-        precondition(s.dtype == d.dtype, "CPUBackend.copy: \(s.dtype) to \(d.dtype)")
-        precondition(srcOffset >= 0 && dstOffset >= 0 && srcOffset + count <= s.count && dstOffset + count <= d.count,
+        require(s.dtype == d.dtype, "CPUBackend.copy: \(s.dtype) to \(d.dtype)")
+        require(srcOffset >= 0 && dstOffset >= 0 && srcOffset + count <= s.count && dstOffset + count <= d.count,
                      "CPUBackend.copy: \(count) elements from \(srcOffset) of \(s.count) to \(dstOffset) of \(d.count)")
-        precondition(s !== d || srcOffset + count <= dstOffset || dstOffset + count <= srcOffset,
+        require(s !== d || srcOffset + count <= dstOffset || dstOffset + count <= srcOffset,
                      "CPUBackend.copy: source \(srcOffset)..<\(srcOffset + count) overlaps destination \(dstOffset)..<\(dstOffset + count)")
         let size = s.dtype.byteSize
         (d.raw + dstOffset * size).copyMemory(from: s.raw + srcOffset * size, byteCount: count * size)
@@ -48,7 +48,7 @@ public final class CPUBackend: Backend {
 
     public func fill(_ buffer: DeviceBuffer, value: Double, offset: Int, count: Int) {
         let b = cpu(buffer, "fill")
-        precondition(offset >= 0 && offset + count <= b.count, "CPUBackend.fill: \(count) elements at \(offset) of \(b.count)")
+        require(offset >= 0 && offset + count <= b.count, "CPUBackend.fill: \(count) elements at \(offset) of \(b.count)")
         switch b.dtype {
         case .float32: (b.pointer(Float.self) + offset).update(repeating: Float(value), count: count)
         case .float64: (b.pointer(Double.self) + offset).update(repeating: value, count: count)
@@ -58,7 +58,7 @@ public final class CPUBackend: Backend {
 
     public func convert(_ src: DeviceBuffer, to dst: DeviceBuffer, count: Int) {
         let s = cpu(src, "convert"), d = cpu(dst, "convert")
-        precondition(count <= s.count && count <= d.count, "CPUBackend.convert: \(count) elements of \(s.count) -> \(d.count)")
+        require(count <= s.count && count <= d.count, "CPUBackend.convert: \(count) elements of \(s.count) -> \(d.count)")
         func run<S, D>(_ from: S.Type, _ to: D.Type, _ f: (S) -> D) {
             let sp = s.pointer(S.self), dp = d.pointer(D.self)
             for i in 0..<count { dp[i] = f(sp[i]) }

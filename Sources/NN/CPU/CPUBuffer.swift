@@ -8,7 +8,7 @@ final class CPUBuffer: DeviceBuffer {
     let raw: UnsafeMutableRawPointer
 
     init(count: Int, dtype: DType) {
-        precondition(count >= 0, "CPUBackend.makeBuffer: negative count \(count)")
+        require(count >= 0, "CPUBackend.makeBuffer: negative count \(count)")
         self.count = count
         self.dtype = dtype
         raw = UnsafeMutableRawPointer.allocate(byteCount: max(count * dtype.byteSize, 1), alignment: 64)
@@ -26,14 +26,14 @@ extension CPUBackend {
     @inline(__always)
     func cpu(_ buffer: DeviceBuffer, _ op: StaticString) -> CPUBuffer {
         guard let b = buffer as? CPUBuffer else {
-            preconditionFailure("CPUBackend.\(op): buffer of type \(type(of: buffer)) belongs to another backend")
+            requirementFailed("CPUBackend.\(op): buffer of type \(type(of: buffer)) belongs to another backend")
         }
         return b
     }
 
     @inline(__always)
     func floatType(_ buffer: DeviceBuffer, _ op: StaticString) -> DType {
-        precondition(buffer.dtype.isFloatingPoint, "CPUBackend.\(op): expected a float buffer, got \(buffer.dtype)")
+        require(buffer.dtype.isFloatingPoint, "CPUBackend.\(op): expected a float buffer, got \(buffer.dtype)")
         return buffer.dtype
     }
 }

@@ -131,11 +131,11 @@ extension CPUBackend {
 
     private func checkConv(_ g: Conv2dGeometry, input: CPUBuffer, weight: CPUBuffer, output: CPUBuffer, bias: CPUBuffer?,
                            _ op: StaticString) {
-        precondition(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0 && g.dilationH > 0 && g.dilationW > 0,
+        require(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0 && g.dilationH > 0 && g.dilationW > 0,
                      "CPUBackend.\(op): geometry \(g) gives an empty output")
-        precondition(input.dtype == weight.dtype && weight.dtype == output.dtype && (bias == nil || bias!.dtype == input.dtype),
+        require(input.dtype == weight.dtype && weight.dtype == output.dtype && (bias == nil || bias!.dtype == input.dtype),
                      "CPUBackend.\(op): mixed dtypes")
-        precondition(input.count >= g.inputShape.reduce(1, *) && weight.count >= g.weightShape.reduce(1, *)
+        require(input.count >= g.inputShape.reduce(1, *) && weight.count >= g.weightShape.reduce(1, *)
                      && output.count >= g.outputShape.reduce(1, *) && (bias == nil || bias!.count >= g.outChannels),
                      "CPUBackend.\(op): buffers too small for input \(g.inputShape), weight \(g.weightShape), output \(g.outputShape)")
     }

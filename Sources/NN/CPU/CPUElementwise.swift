@@ -3,7 +3,7 @@
 extension CPUBackend {
     public func unary(_ op: UnaryOp, _ x: DeviceBuffer, out: DeviceBuffer, count: Int) {
         let xb = cpu(x, "unary"), ob = cpu(out, "unary")
-        precondition(xb.dtype == ob.dtype && count <= xb.count && count <= ob.count,
+        require(xb.dtype == ob.dtype && count <= xb.count && count <= ob.count,
                      "CPUBackend.unary(\(op)): \(count) elements, input \(xb.count) \(xb.dtype), output \(ob.count) \(ob.dtype)")
         // Chunks are split here, above the op switch, so each chunk runs a
         // loop with the op's closure inlined (a closure captured into the
@@ -21,7 +21,7 @@ extension CPUBackend {
     public func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, y: DeviceBuffer, gradOut: DeviceBuffer,
                               gradX: DeviceBuffer, count: Int) {
         let bufs = [x, y, gradOut, gradX].map { cpu($0, "unaryBackward") }
-        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
+        require(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
                      "CPUBackend.unaryBackward(\(op)): \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
         func run<T: CPUScalar>(_: T.Type) {
             let x = bufs[0].pointer(T.self), y = bufs[1].pointer(T.self), g = bufs[2].pointer(T.self)
@@ -40,7 +40,7 @@ extension CPUBackend {
     public func binary(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, out: DeviceBuffer,
                        layout: BroadcastLayout) {
         let ab = cpu(a, "binary"), bb = cpu(b, "binary"), ob = cpu(out, "binary")
-        precondition(ab.dtype == bb.dtype && ab.dtype == ob.dtype && ob.count >= layout.count,
+        require(ab.dtype == bb.dtype && ab.dtype == ob.dtype && ob.count >= layout.count,
                      "CPUBackend.binary(\(op)): dtypes \(ab.dtype), \(bb.dtype) -> \(ob.dtype), output \(ob.count) < \(layout.count)")
         func run<T: CPUScalar>(_: T.Type) {
             let a = ab.pointer(T.self), b = bb.pointer(T.self), out = ob.pointer(T.self)
@@ -56,7 +56,7 @@ extension CPUBackend {
                                gradA: DeviceBuffer?, gradB: DeviceBuffer?, layout: BroadcastLayout) {
         let ab = cpu(a, "binaryBackward"), bb = cpu(b, "binaryBackward"), gb = cpu(gradOut, "binaryBackward")
         let gab = gradA.map { cpu($0, "binaryBackward") }, gbb = gradB.map { cpu($0, "binaryBackward") }
-        precondition([bb, gb].allSatisfy { $0.dtype == ab.dtype } && [gab, gbb].allSatisfy { $0 == nil || $0!.dtype == ab.dtype },
+        require([bb, gb].allSatisfy { $0.dtype == ab.dtype } && [gab, gbb].allSatisfy { $0 == nil || $0!.dtype == ab.dtype },
                      "CPUBackend.binaryBackward(\(op)): mixed dtypes")
         func run<T: CPUScalar>(_: T.Type) {
             let a = ab.pointer(T.self), b = bb.pointer(T.self), g = gb.pointer(T.self)

@@ -3,13 +3,13 @@ extension CPUBackend {
     public func copyStrided(_ src: DeviceBuffer, _ srcView: StridedView, to dst: DeviceBuffer, _ dstView: StridedView,
                             shape: [Int], accumulate: Bool) {
         let sb = cpu(src, "copyStrided"), db = cpu(dst, "copyStrided")
-        precondition(sb.dtype == db.dtype, "CPUBackend.copyStrided: \(sb.dtype) to \(db.dtype)")
-        precondition(srcView.strides.count == shape.count && dstView.strides.count == shape.count,
+        require(sb.dtype == db.dtype, "CPUBackend.copyStrided: \(sb.dtype) to \(db.dtype)")
+        require(srcView.strides.count == shape.count && dstView.strides.count == shape.count,
                      "CPUBackend.copyStrided: shape \(shape) with strides \(srcView.strides) and \(dstView.strides)")
-        precondition(!accumulate || sb.dtype.isFloatingPoint, "CPUBackend.copyStrided: accumulate needs floats")
+        require(!accumulate || sb.dtype.isFloatingPoint, "CPUBackend.copyStrided: accumulate needs floats")
         let count = shape.reduce(1, *)
         if count == 0 { return }
-        precondition(srcView.fits(shape: shape, in: sb.count) && dstView.fits(shape: shape, in: db.count),
+        require(srcView.fits(shape: shape, in: sb.count) && dstView.fits(shape: shape, in: db.count),
                      "CPUBackend.copyStrided: shape \(shape) walks outside the buffers (\(sb.count) -> \(db.count))")
         // The element loops sit in these closure literals, so each compiles
         // to a tight loop over locals; only the per-row call is indirect.

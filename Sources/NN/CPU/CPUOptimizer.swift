@@ -5,8 +5,8 @@ extension CPUBackend {
     public func sgdStep(param: DeviceBuffer, grad: DeviceBuffer, momentumBuffer: DeviceBuffer?, count: Int,
                         hyper h: SGDHyperparameters, firstStep: Bool) {
         let pb = cpu(param, "sgdStep"), gb = cpu(grad, "sgdStep"), mb = momentumBuffer.map { cpu($0, "sgdStep") }
-        precondition(h.momentum == 0 || mb != nil, "CPUBackend.sgdStep: momentum \(h.momentum) needs a momentum buffer")
-        precondition(pb.dtype == gb.dtype && (mb == nil || mb!.dtype == pb.dtype)
+        require(h.momentum == 0 || mb != nil, "CPUBackend.sgdStep: momentum \(h.momentum) needs a momentum buffer")
+        require(pb.dtype == gb.dtype && (mb == nil || mb!.dtype == pb.dtype)
                      && pb.count >= count && gb.count >= count && (mb == nil || mb!.count >= count),
                      "CPUBackend.sgdStep: \(count) elements, buffers \(pb.count)/\(gb.count)/\(mb?.count ?? 0)")
         func run<T: CPUScalar>(_: T.Type) {
@@ -33,8 +33,8 @@ extension CPUBackend {
     public func adamStep(param: DeviceBuffer, grad: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
                          hyper h: AdamHyperparameters, step: Int) {
         let bufs = [param, grad, m, v].map { cpu($0, "adamStep") }
-        precondition(step >= 1, "CPUBackend.adamStep: step \(step) must start at 1")
-        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
+        require(step >= 1, "CPUBackend.adamStep: step \(step) must start at 1")
+        require(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
                      "CPUBackend.adamStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
         let scalars = h.stepScalars(step: step)
         func run<T: CPUScalar>(_: T.Type) {
@@ -65,8 +65,8 @@ extension CPUBackend {
     public func adagradStep(param: DeviceBuffer, grad: DeviceBuffer, sum: DeviceBuffer, count: Int,
                             hyper h: AdagradHyperparameters, step: Int) {
         let bufs = [param, grad, sum].map { cpu($0, "adagradStep") }
-        precondition(step >= 1, "CPUBackend.adagradStep: step \(step) must start at 1")
-        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
+        require(step >= 1, "CPUBackend.adagradStep: step \(step) must start at 1")
+        require(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
                      "CPUBackend.adagradStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
         let clr = h.stepSize(step: step)
         func run<T: CPUScalar>(_: T.Type) {
@@ -91,10 +91,10 @@ extension CPUBackend {
                             momentumBuffer: DeviceBuffer?, count: Int, hyper h: RMSpropHyperparameters) {
         let pb = cpu(param, "rmspropStep"), gb = cpu(grad, "rmspropStep"), sb = cpu(squareAvg, "rmspropStep")
         let ab = gradAvg.map { cpu($0, "rmspropStep") }, mb = momentumBuffer.map { cpu($0, "rmspropStep") }
-        precondition(!h.centered || ab != nil, "CPUBackend.rmspropStep: centered RMSprop needs a gradient-average buffer")
-        precondition(h.momentum == 0 || mb != nil, "CPUBackend.rmspropStep: momentum \(h.momentum) needs a momentum buffer")
+        require(!h.centered || ab != nil, "CPUBackend.rmspropStep: centered RMSprop needs a gradient-average buffer")
+        require(h.momentum == 0 || mb != nil, "CPUBackend.rmspropStep: momentum \(h.momentum) needs a momentum buffer")
         let all = [pb, gb, sb] + (h.centered ? [ab!] : []) + (h.momentum != 0 ? [mb!] : [])
-        precondition(all.allSatisfy { $0.dtype == pb.dtype && $0.count >= count },
+        require(all.allSatisfy { $0.dtype == pb.dtype && $0.count >= count },
                      "CPUBackend.rmspropStep: \(count) elements, buffers \(all.map { "\($0.count) \($0.dtype)" })")
         func run<T: CPUScalar>(_: T.Type) {
             let p = pb.pointer(T.self), g = gb.pointer(T.self), sq = sb.pointer(T.self)

@@ -3,7 +3,7 @@ extension CPUBackend {
     public func maxPool2dForward(input: DeviceBuffer, out: DeviceBuffer, indices: DeviceBuffer, geometry g: Pool2dGeometry) {
         let ib = cpu(input, "maxPool2dForward"), ob = cpu(out, "maxPool2dForward"), xb = cpu(indices, "maxPool2dForward")
         checkPool(g, input: ib, output: ob, "maxPool2dForward")
-        precondition(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *), "CPUBackend.maxPool2dForward: indices must be int32 of output size")
+        require(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *), "CPUBackend.maxPool2dForward: indices must be int32 of output size")
         func run<T: CPUScalar>(_: T.Type) {
             let x = ib.pointer(T.self), y = ob.pointer(T.self), idx = xb.pointer(Int32.self)
             let inPlane = g.inHeight * g.inWidth, outPlane = g.outHeight * g.outWidth
@@ -87,9 +87,9 @@ extension CPUBackend {
     }
 
     private func checkPool(_ g: Pool2dGeometry, input: CPUBuffer, output: CPUBuffer, _ op: StaticString) {
-        precondition(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0,
+        require(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0,
                      "CPUBackend.\(op): geometry \(g) gives an empty output")
-        precondition(input.dtype == output.dtype && input.count >= g.inputShape.reduce(1, *)
+        require(input.dtype == output.dtype && input.count >= g.inputShape.reduce(1, *)
                      && output.count >= g.outputShape.reduce(1, *),
                      "CPUBackend.\(op): buffers too small for input \(g.inputShape), output \(g.outputShape)")
     }

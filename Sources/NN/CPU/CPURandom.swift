@@ -12,7 +12,7 @@ extension CPUBackend {
     }
 
     public func fillDropoutMask(_ buffer: DeviceBuffer, count: Int, p: Double, seed: UInt64, stream: UInt64) {
-        precondition(p >= 0 && p < 1, "CPUBackend.fillDropoutMask: p = \(p) must be in [0, 1)")
+        require(p >= 0 && p < 1, "CPUBackend.fillDropoutMask: p = \(p) must be in [0, 1)")
         let drop = Float(p), scale = Float(1) / (Float(1) - Float(p))
         fillRandom(buffer, count, seed, stream, "fillDropoutMask") { i, b in
             Philox.unitFloat(Philox.word(b, i)) < drop ? 0 : scale
@@ -24,7 +24,7 @@ extension CPUBackend {
     private func fillRandom(_ buffer: DeviceBuffer, _ count: Int, _ seed: UInt64, _ stream: UInt64, _ op: StaticString,
                             _ value: (Int, Philox.Block) -> Float) {
         let b = cpu(buffer, op)
-        precondition(count <= b.count, "CPUBackend.\(op): \(count) elements into a buffer of \(b.count)")
+        require(count <= b.count, "CPUBackend.\(op): \(count) elements into a buffer of \(b.count)")
         func run<T: CPUScalar>(_: T.Type) {
             let p = b.pointer(T.self)
             parallelFor((count + 3) / 4, grain: 1 << 12) { blocks in

@@ -3,7 +3,7 @@
 extension CPUBackend {
     public func reduce(_ op: ReduceOp, _ x: DeviceBuffer, out: DeviceBuffer, view: AxisView) {
         let xb = cpu(x, "reduce"), ob = cpu(out, "reduce")
-        precondition(xb.dtype == ob.dtype && xb.count >= view.count && ob.count >= view.outer * view.inner,
+        require(xb.dtype == ob.dtype && xb.count >= view.count && ob.count >= view.outer * view.inner,
                      "CPUBackend.reduce(\(op)): view \(view) over \(xb.count) elements into \(ob.count)")
         switch floatType(xb, "reduce") {
         case .float64: reduceLoop(op, xb.pointer(Double.self), ob.pointer(Double.self), view)
@@ -13,9 +13,9 @@ extension CPUBackend {
 
     public func argmax(_ x: DeviceBuffer, indices: DeviceBuffer, view: AxisView) {
         let xb = cpu(x, "argmax"), ib = cpu(indices, "argmax")
-        precondition(ib.dtype == .int32 && xb.count >= view.count && ib.count >= view.outer * view.inner,
+        require(ib.dtype == .int32 && xb.count >= view.count && ib.count >= view.outer * view.inner,
                      "CPUBackend.argmax: view \(view) over \(xb.count) \(xb.dtype) into \(ib.count) \(ib.dtype)")
-        precondition(view.axis > 0, "CPUBackend.argmax: empty axis in view \(view)")
+        require(view.axis > 0, "CPUBackend.argmax: empty axis in view \(view)")
         func run<T: CPUScalar>(_ xp: UnsafeMutablePointer<T>) {
             let ip = ib.pointer(Int32.self)
             parallelFor(view.outer * view.inner, grain: max(1, (1 << 14) / view.axis)) { r in
@@ -40,7 +40,7 @@ extension CPUBackend {
     public func gather(_ x: DeviceBuffer, indices: DeviceBuffer, out: DeviceBuffer, view: AxisView, indexCount: Int) {
         let xb = cpu(x, "gather"), ib = cpu(indices, "gather"), ob = cpu(out, "gather")
         let n = view.outer * indexCount * view.inner
-        precondition(ib.dtype == .int32 && xb.dtype == ob.dtype && ib.count >= n && ob.count >= n && xb.count >= view.count,
+        require(ib.dtype == .int32 && xb.dtype == ob.dtype && ib.count >= n && ob.count >= n && xb.count >= view.count,
                      "CPUBackend.gather: view \(view), \(indexCount) indices, buffers \(xb.count)/\(ib.count)/\(ob.count)")
         func run<T>(_: T.Type) {
             let xp = xb.pointer(T.self), ip = ib.pointer(Int32.self), op = ob.pointer(T.self)
@@ -48,7 +48,7 @@ extension CPUBackend {
                 for e in r {
                     let i = e % view.inner, o = e / (indexCount * view.inner)
                     let a = Int(ip[e])
-                    precondition(a >= 0 && a < view.axis, "gather: index \(a) out of range 0..<\(view.axis)")
+                    require(a >= 0 && a < view.axis, "gather: index \(a) out of range 0..<\(view.axis)")
                     op[e] = xp[(o * view.axis + a) * view.inner + i]
                 }
             }
@@ -63,7 +63,7 @@ extension CPUBackend {
     public func scatterAdd(_ src: DeviceBuffer, indices: DeviceBuffer, out: DeviceBuffer, view: AxisView, indexCount: Int) {
         let sb = cpu(src, "scatterAdd"), ib = cpu(indices, "scatterAdd"), ob = cpu(out, "scatterAdd")
         let n = view.outer * indexCount * view.inner
-        precondition(ib.dtype == .int32 && sb.dtype == ob.dtype && ib.count >= n && sb.count >= n && ob.count >= view.count,
+        require(ib.dtype == .int32 && sb.dtype == ob.dtype && ib.count >= n && sb.count >= n && ob.count >= view.count,
                      "CPUBackend.scatterAdd: view \(view), \(indexCount) indices, buffers \(sb.count)/\(ib.count)/\(ob.count)")
         func run<T: CPUScalar>(_: T.Type) {
             let sp = sb.pointer(T.self), ip = ib.pointer(Int32.self), op = ob.pointer(T.self)
@@ -71,7 +71,7 @@ extension CPUBackend {
             for e in 0..<n {
                 let i = e % view.inner, o = e / (indexCount * view.inner)
                 let a = Int(ip[e])
-                precondition(a >= 0 && a < view.axis, "scatterAdd: index \(a) out of range 0..<\(view.axis)")
+                require(a >= 0 && a < view.axis, "scatterAdd: index \(a) out of range 0..<\(view.axis)")
                 op[(o * view.axis + a) * view.inner + i] += sp[e]
             }
         }

@@ -3,7 +3,7 @@
 extension CPUBackend {
     public func softmax(_ x: DeviceBuffer, out: DeviceBuffer, view: AxisView, log: Bool) {
         let xb = cpu(x, "softmax"), ob = cpu(out, "softmax")
-        precondition(xb.dtype == ob.dtype && xb.count >= view.count && ob.count >= view.count,
+        require(xb.dtype == ob.dtype && xb.count >= view.count && ob.count >= view.count,
                      "CPUBackend.softmax: view \(view) over \(xb.count) -> \(ob.count)")
         switch floatType(xb, "softmax") {
         case .float64: softmaxRows(xb.pointer(Double.self), ob.pointer(Double.self), view, log)
@@ -13,7 +13,7 @@ extension CPUBackend {
 
     public func softmaxBackward(y: DeviceBuffer, gradOut: DeviceBuffer, gradX: DeviceBuffer, view: AxisView, log: Bool) {
         let yb = cpu(y, "softmaxBackward"), gb = cpu(gradOut, "softmaxBackward"), xb = cpu(gradX, "softmaxBackward")
-        precondition(yb.dtype == gb.dtype && gb.dtype == xb.dtype && [yb, gb, xb].allSatisfy { $0.count >= view.count },
+        require(yb.dtype == gb.dtype && gb.dtype == xb.dtype && [yb, gb, xb].allSatisfy { $0.count >= view.count },
                      "CPUBackend.softmaxBackward: view \(view) over \(yb.count)/\(gb.count)/\(xb.count)")
         func run<T: CPUScalar>(_: T.Type) {
             let yp = yb.pointer(T.self), gp = gb.pointer(T.self), dp = xb.pointer(T.self)
@@ -39,7 +39,7 @@ extension CPUBackend {
                                     rows: Int, classes: Int, labelSmoothing: Double) {
         let xb = cpu(logits, "softmaxCrossEntropy"), lb = cpu(labels, "softmaxCrossEntropy")
         let ob = cpu(losses, "softmaxCrossEntropy"), pb = cpu(probs, "softmaxCrossEntropy")
-        precondition(lb.dtype == .int32 && xb.dtype == ob.dtype && xb.dtype == pb.dtype
+        require(lb.dtype == .int32 && xb.dtype == ob.dtype && xb.dtype == pb.dtype
                      && xb.count >= rows * classes && pb.count >= rows * classes && lb.count >= rows && ob.count >= rows,
                      "CPUBackend.softmaxCrossEntropy: \(rows)x\(classes) with buffers \(xb.count)/\(lb.count)/\(ob.count)/\(pb.count)")
         func run<T: CPUScalar>(_: T.Type) {
@@ -50,7 +50,7 @@ extension CPUBackend {
             parallelFor(rows, grain: max(1, (1 << 14) / max(classes, 1))) { r in
                 for row in r {
                     let label = Int(lp[row])
-                    precondition(label >= 0 && label < classes,
+                    require(label >= 0 && label < classes,
                                  "softmaxCrossEntropy: label \(label) of row \(row) out of range 0..<\(classes)")
                     let logp = pp + row * classes
                     var total: T = 0
@@ -70,7 +70,7 @@ extension CPUBackend {
                                             gradLogits: DeviceBuffer, rows: Int, classes: Int, labelSmoothing: Double) {
         let pb = cpu(probs, "softmaxCrossEntropyBackward"), lb = cpu(labels, "softmaxCrossEntropyBackward")
         let gb = cpu(gradLosses, "softmaxCrossEntropyBackward"), db = cpu(gradLogits, "softmaxCrossEntropyBackward")
-        precondition(lb.dtype == .int32 && pb.dtype == gb.dtype && pb.dtype == db.dtype
+        require(lb.dtype == .int32 && pb.dtype == gb.dtype && pb.dtype == db.dtype
                      && pb.count >= rows * classes && db.count >= rows * classes && lb.count >= rows && gb.count >= rows,
                      "CPUBackend.softmaxCrossEntropyBackward: \(rows)x\(classes) with buffers \(pb.count)/\(lb.count)/\(gb.count)/\(db.count)")
         func run<T: CPUScalar>(_: T.Type) {

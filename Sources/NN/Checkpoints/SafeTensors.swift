@@ -39,8 +39,8 @@ public enum SafeTensors {
     public static func encode(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) throws -> [UInt8] {
         var names = Set<String>()
         for (name, _) in tensors {
-            precondition(name != "__metadata__", "SafeTensors.encode: '__metadata__' is reserved and cannot name a tensor")
-            precondition(names.insert(name).inserted, "SafeTensors.encode: duplicate tensor name '\(name)'")
+            require(name != "__metadata__", "SafeTensors.encode: '__metadata__' is reserved and cannot name a tensor")
+            require(names.insert(name).inserted, "SafeTensors.encode: duplicate tensor name '\(name)'")
         }
         func rank(_ dtype: DType) -> Int {
             switch dtype {

@@ -13,9 +13,9 @@ public struct CSVTable {
     public let file: String
 
     public init(columnNames: [String]?, rowCount: Int, columnCount: Int, values: [Double], file: String = "<CSV data>") {
-        precondition(values.count == rowCount * columnCount,
+        require(values.count == rowCount * columnCount,
                      "CSVTable: \(values.count) values do not fill \(rowCount) x \(columnCount)")
-        precondition(columnNames.map { $0.count == columnCount } ?? true,
+        require(columnNames.map { $0.count == columnCount } ?? true,
                      "CSVTable: \(columnNames?.count ?? 0) names for \(columnCount) columns")
         self.columnNames = columnNames
         self.rowCount = rowCount
@@ -28,7 +28,7 @@ public struct CSVTable {
 
     /// The values of one column.
     public func column(_ index: Int) -> [Double] {
-        precondition(index >= 0 && index < columnCount, "CSVTable.column: index \(index) out of 0..<\(columnCount)")
+        require(index >= 0 && index < columnCount, "CSVTable.column: index \(index) out of 0..<\(columnCount)")
         return (0..<rowCount).map { values[$0 * columnCount + index] }
     }
 
@@ -54,7 +54,7 @@ public struct CSVTable {
     /// A dataset with `labelColumn` as labels and every other column (in
     /// order) as the features.
     public func dataset(labelColumn: Int, as kind: LabelKind = .classes) throws -> Dataset {
-        precondition(labelColumn >= 0 && labelColumn < columnCount,
+        require(labelColumn >= 0 && labelColumn < columnCount,
                      "CSVTable.dataset: label column \(labelColumn) out of 0..<\(columnCount)")
         let featureCount = columnCount - 1
         var features = [Float]()
@@ -110,7 +110,7 @@ public enum CSV {
     /// Parses `bytes` (UTF-8 CSV text); `file` names the source in errors.
     public static func parse(_ bytes: [UInt8], file: String = "<CSV data>", header: Header = .auto,
                              delimiter: UInt8 = UInt8(ascii: ",")) throws -> CSVTable {
-        precondition(delimiter != UInt8(ascii: "\"") && delimiter != 10 && delimiter != 13 && delimiter < 128,
+        require(delimiter != UInt8(ascii: "\"") && delimiter != 10 && delimiter != 13 && delimiter < 128,
                      "CSV: delimiter must be an ASCII character other than a quote or a line break")
         var parser = Parser(bytes: bytes, file: file, delimiter: delimiter)
         var names: [String]?

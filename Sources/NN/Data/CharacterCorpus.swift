@@ -49,7 +49,7 @@ public struct CharacterCorpus {
     /// The first `fraction` of the tokens and the rest (the usual
     /// contiguous train/validation split of a corpus).
     public func split(trainFraction fraction: Double) -> (train: [Int32], validation: [Int32]) {
-        precondition(fraction > 0 && fraction < 1, "CharacterCorpus.split: fraction \(fraction) outside (0, 1)")
+        require(fraction > 0 && fraction < 1, "CharacterCorpus.split: fraction \(fraction) outside (0, 1)")
         let cut = Int(Double(tokens.count) * fraction)
         return (Array(tokens[..<cut]), Array(tokens[cut...]))
     }
@@ -64,9 +64,9 @@ public struct SequenceBatches {
     public let batchSize: Int
 
     public init(tokens: [Int32], sequenceLength: Int, batchSize: Int) {
-        precondition(sequenceLength >= 1 && batchSize >= 1,
+        require(sequenceLength >= 1 && batchSize >= 1,
                      "SequenceBatches: sequenceLength \(sequenceLength) and batchSize \(batchSize) must be positive")
-        precondition(tokens.count > sequenceLength,
+        require(tokens.count > sequenceLength,
                      "SequenceBatches: \(tokens.count) tokens are too few for windows of \(sequenceLength) + 1")
         self.tokens = tokens
         self.sequenceLength = sequenceLength

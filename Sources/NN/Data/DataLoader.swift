@@ -26,7 +26,7 @@ public final class DataLoader: Sequence {
 
     public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false,
                 device: Device = .default) {
-        precondition(batchSize >= 1, "DataLoader: batchSize must be at least 1, got \(batchSize)")
+        require(batchSize >= 1, "DataLoader: batchSize must be at least 1, got \(batchSize)")
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -45,7 +45,7 @@ public final class DataLoader: Sequence {
 
     /// The order in which `epoch` visits the samples.
     public func order(epoch: Int) -> [Int] {
-        precondition(epoch >= 0, "DataLoader: epoch must not be negative, got \(epoch)")
+        require(epoch >= 0, "DataLoader: epoch must not be negative, got \(epoch)")
         return shuffle ? DataLoader.permutation(count: dataset.count, seed: seed, stream: UInt64(epoch)) : Array(0..<dataset.count)
     }
 

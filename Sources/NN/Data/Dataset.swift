@@ -32,8 +32,8 @@ public struct Dataset {
     /// A regression set: `targets` holds count x targetShape values.
     public init(features: [Float], featureShape: [Int], targets: [Float], targetShape: [Int] = []) {
         let size = targetShape.reduce(1, *)
-        precondition(targetShape.allSatisfy { $0 >= 1 }, "Dataset: bad target shape \(targetShape)")
-        precondition(targets.count % size == 0, "Dataset: \(targets.count) targets do not divide into samples of \(targetShape)")
+        require(targetShape.allSatisfy { $0 >= 1 }, "Dataset: bad target shape \(targetShape)")
+        require(targets.count % size == 0, "Dataset: \(targets.count) targets do not divide into samples of \(targetShape)")
         self.init(features: features, featureShape: featureShape, storedLabels: .targets(targets, shape: targetShape),
                   count: targets.count / size)
     }
@@ -41,12 +41,12 @@ public struct Dataset {
     /// From tensors whose first axis is the sample axis (downloads them):
     /// int32 labels become classes, float labels targets.
     public init(features: Tensor, labels: Tensor) throws {
-        precondition(features.rank >= 1 && labels.rank >= 1 && features.shape[0] == labels.shape[0],
+        require(features.rank >= 1 && labels.rank >= 1 && features.shape[0] == labels.shape[0],
                      "Dataset: features \(features.shape) and labels \(labels.shape) need the same first (sample) axis")
         let values = try features.toArray()
         let featureShape = Array(features.shape.dropFirst())
         if labels.dtype == .int32 {
-            precondition(labels.rank == 1, "Dataset: int32 labels must be [count], got \(labels.shape)")
+            require(labels.rank == 1, "Dataset: int32 labels must be [count], got \(labels.shape)")
             self.init(features: values, featureShape: featureShape, labels: try labels.toArray(as: Int32.self))
         } else {
             self.init(features: values, featureShape: featureShape, storedLabels: .targets(try labels.toArray(), shape: Array(labels.shape.dropFirst())),
@@ -55,8 +55,8 @@ public struct Dataset {
     }
 
     private init(features: [Float], featureShape: [Int], storedLabels: Labels, count: Int) {
-        precondition(featureShape.allSatisfy { $0 >= 1 }, "Dataset: bad feature shape \(featureShape)")
-        precondition(features.count == count * featureShape.reduce(1, *),
+        require(featureShape.allSatisfy { $0 >= 1 }, "Dataset: bad feature shape \(featureShape)")
+        require(features.count == count * featureShape.reduce(1, *),
                      "Dataset: \(features.count) feature values are not \(count) samples of \(featureShape)")
         self.features = features
         self.featureShape = featureShape
@@ -85,7 +85,7 @@ public struct Dataset {
 
     /// The samples in `range`.
     public func subset(_ range: Range<Int>) -> Dataset {
-        precondition(range.lowerBound >= 0 && range.upperBound <= count, "Dataset.subset: range \(range) out of 0..<\(count)")
+        require(range.lowerBound >= 0 && range.upperBound <= count, "Dataset.subset: range \(range) out of 0..<\(count)")
         let size = featureSize
         let labels: Labels
         switch self.labels {
@@ -100,7 +100,7 @@ public struct Dataset {
 
     /// The first `index` samples and the rest (e.g. MNIST's 8,000 / 2,000).
     public func split(at index: Int) -> (first: Dataset, second: Dataset) {
-        precondition(index >= 0 && index <= count, "Dataset.split: index \(index) out of 0...\(count)")
+        require(index >= 0 && index <= count, "Dataset.split: index \(index) out of 0...\(count)")
         return (subset(0..<index), subset(index..<count))
     }
 
@@ -109,7 +109,7 @@ public struct Dataset {
     /// is the last samples; with one, a seeded permutation (the same for the
     /// same seed, on any machine) picks them.
     public func split(validationFraction: Double, seed: UInt64? = nil) -> (train: Dataset, validation: Dataset) {
-        precondition(validationFraction >= 0 && validationFraction <= 1,
+        require(validationFraction >= 0 && validationFraction <= 1,
                      "Dataset.split: validationFraction \(validationFraction) is not in [0, 1]")
         let validationCount = Int((Double(count) * validationFraction).rounded())
         guard let seed else {
@@ -156,7 +156,7 @@ public struct Dataset {
         features.withUnsafeBufferPointer { source in
             gathered.withUnsafeMutableBufferPointer { target in
                 for (row, index) in indices.enumerated() {
-                    precondition(index >= 0 && index < count, "Dataset: sample index \(index) out of 0..<\(count)")
+                    require(index >= 0 && index < count, "Dataset: sample index \(index) out of 0..<\(count)")
                     let from = source.baseAddress! + index * size
                     (target.baseAddress! + row * size).update(from: from, count: size)
                 }

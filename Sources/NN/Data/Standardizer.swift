@@ -16,8 +16,8 @@ public struct Standardizer: Equatable {
     public var isPerFeature: Bool { mean.count > 1 }
 
     public init(mean: [Float], std: [Float]) {
-        precondition(!mean.isEmpty && mean.count == std.count, "Standardizer: \(mean.count) means for \(std.count) stds")
-        precondition(std.allSatisfy { $0 > 0 && $0.isFinite }, "Standardizer: std must be positive and finite, got \(std)")
+        require(!mean.isEmpty && mean.count == std.count, "Standardizer: \(mean.count) means for \(std.count) stds")
+        require(std.allSatisfy { $0 > 0 && $0.isFinite }, "Standardizer: std must be positive and finite, got \(std)")
         self.mean = mean
         self.std = std
     }
@@ -25,7 +25,7 @@ public struct Standardizer: Equatable {
     /// Fits on `dataset`'s features: per feature (default) or one scalar
     /// mean/std over all values. Sums run in Double.
     public static func fit(_ dataset: Dataset, perFeature: Bool = true) -> Standardizer {
-        precondition(dataset.count > 0, "Standardizer.fit: empty dataset")
+        require(dataset.count > 0, "Standardizer.fit: empty dataset")
         let size = dataset.featureSize
         let width = perFeature ? size : 1
         var sum = [Double](repeating: 0, count: width)
@@ -53,7 +53,7 @@ public struct Standardizer: Equatable {
     /// `dataset` with normalized features.
     public func apply(_ dataset: Dataset) -> Dataset {
         let size = dataset.featureSize
-        precondition(!isPerFeature || mean.count == size,
+        require(!isPerFeature || mean.count == size,
                      "Standardizer: fitted on \(mean.count) features, the dataset has \(size) per sample")
         var out = dataset.features
         out.withUnsafeMutableBufferPointer { x in
@@ -72,7 +72,7 @@ public struct Standardizer: Equatable {
     public func apply(_ x: Tensor) -> Tensor {
         guard isPerFeature else { return (x - Double(mean[0])) / Double(std[0]) }
         let size = mean.count
-        precondition(x.rank >= 1 && x.count % size == 0 && x.shape.dropFirst().reduce(1, *) == size,
+        require(x.rank >= 1 && x.count % size == 0 && x.shape.dropFirst().reduce(1, *) == size,
                      "Standardizer.apply: input \(x.shape) is not [n, ...] with \(size) features per sample")
         let flat = x.reshaped([x.shape[0], size])
         let m = Tensor(mean, shape: [1, size], on: x.device).to(dtype: x.dtype)

@@ -64,7 +64,7 @@ public struct BCEWithLogitsLoss: Loss {
         var losses: Tensor
         if let posWeight {
             let pw = posWeight.to(dtype: input.dtype)
-            precondition(BroadcastLayout.outputShape(input.shape, pw.shape) == input.shape,
+            require(BroadcastLayout.outputShape(input.shape, pw.shape) == input.shape,
                          ShapeErrors.mismatch("BCEWithLogitsLoss", input.shape, pw.shape, "posWeight must broadcast to the input"))
             losses = Tensor.lossOp("binaryCrossEntropyWithLogits", [input, target, pw], forward: { xs in
                 let x = xs[0], y = xs[1], p = xs[2]

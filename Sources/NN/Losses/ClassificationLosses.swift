@@ -15,7 +15,7 @@ public struct CrossEntropyLoss: Loss {
     public var labelSmoothing: Double
 
     public init(weight: Tensor? = nil, reduction: Reduction = .mean, labelSmoothing: Double = 0) {
-        precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "CrossEntropyLoss: labelSmoothing \(labelSmoothing) outside [0, 1]")
+        require(labelSmoothing >= 0 && labelSmoothing <= 1, "CrossEntropyLoss: labelSmoothing \(labelSmoothing) outside [0, 1]")
         self.weight = weight
         self.reduction = reduction
         self.labelSmoothing = labelSmoothing
@@ -108,7 +108,7 @@ public struct MultiMarginLoss: Loss {
     public var reduction: Reduction
 
     public init(p: Int = 1, margin: Double = 1, weight: Tensor? = nil, reduction: Reduction = .mean) {
-        precondition(p == 1 || p == 2, "MultiMarginLoss: p must be 1 or 2, got \(p)")
+        require(p == 1 || p == 2, "MultiMarginLoss: p must be 1 or 2, got \(p)")
         self.p = p
         self.margin = margin
         self.weight = weight
@@ -116,7 +116,7 @@ public struct MultiMarginLoss: Loss {
     }
 
     public func callAsFunction(_ input: Tensor, _ target: Tensor) -> Tensor {
-        precondition(input.rank <= 2, ShapeErrors.badRank("MultiMarginLoss", shape: input.shape, expected: "[N, C] or [C]"))
+        require(input.rank <= 2, ShapeErrors.badRank("MultiMarginLoss", shape: input.shape, expected: "[N, C] or [C]"))
         let data = ClassRows("MultiMarginLoss", input: input, target: target)
         let x = data.rows, classes = data.classes
         let labels = data.labels.reshaped([-1, 1])

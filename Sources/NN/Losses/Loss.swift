@@ -64,22 +64,22 @@ struct ClassRows {
     var classes: Int { rows.shape[1] }
 
     init(_ name: String, input: Tensor, target: Tensor) {
-        precondition(input.dtype.isFloatingPoint, "\(name): input must be a float tensor, got \(input.dtype) \(input.shape)")
-        precondition(target.dtype == .int32, "\(name): target must hold int32 class indices, got \(target.dtype) \(target.shape)")
-        precondition(input.device == target.device, ShapeErrors.mixedDevices(name, input, target))
+        require(input.dtype.isFloatingPoint, "\(name): input must be a float tensor, got \(input.dtype) \(input.shape)")
+        require(target.dtype == .int32, "\(name): target must hold int32 class indices, got \(target.dtype) \(target.shape)")
+        require(input.device == target.device, ShapeErrors.mixedDevices(name, input, target))
         switch input.rank {
         case 1:
-            precondition(target.rank == 0 || target.shape == [1],
+            require(target.rank == 0 || target.shape == [1],
                          ShapeErrors.mismatch(name, input.shape, target.shape, "input [C] takes a target of shape []"))
             rows = input.reshaped([1, input.shape[0]])
         case 2:
-            precondition(target.shape == [input.shape[0]],
+            require(target.shape == [input.shape[0]],
                          ShapeErrors.mismatch(name, input.shape, target.shape, "input [N, C] takes a target [N]"))
             rows = input
         default:
-            precondition(input.rank >= 2, ShapeErrors.badRank(name, shape: input.shape, expected: "[C], [N, C] or [N, C, d1, ...]"))
+            require(input.rank >= 2, ShapeErrors.badRank(name, shape: input.shape, expected: "[C], [N, C] or [N, C, d1, ...]"))
             let expected = [input.shape[0]] + Array(input.shape[2...])
-            precondition(target.shape == expected,
+            require(target.shape == expected,
                          ShapeErrors.mismatch(name, input.shape, target.shape, "input [N, C, d...] takes a target \(expected)"))
             // [N, C, d...] -> [N, d..., C] -> [M, C]
             rows = input.permuted([0] + Array(2..<input.rank) + [1]).reshaped([-1, input.shape[1]])
@@ -96,9 +96,9 @@ struct ClassRows {
 /// input's dtype.
 func classWeight(_ name: String, _ weight: Tensor?, classes: Int, like input: Tensor) -> Tensor? {
     guard let weight else { return nil }
-    precondition(weight.shape == [classes],
+    require(weight.shape == [classes],
                  ShapeErrors.mismatch(name, [classes], weight.shape, "weight must have one entry per class"))
-    precondition(weight.device == input.device, ShapeErrors.mixedDevices(name, input, weight))
+    require(weight.device == input.device, ShapeErrors.mixedDevices(name, input, weight))
     return weight.to(dtype: input.dtype)
 }
 
@@ -106,9 +106,9 @@ func classWeight(_ name: String, _ weight: Tensor?, classes: Int, like input: Te
 /// (PyTorch broadcasts with a warning; a [N, 1] vs [N] mix-up silently
 /// makes an [N, N] loss, so here it is an error).
 func checkSameShape(_ name: String, _ input: Tensor, _ target: Tensor) {
-    precondition(input.shape == target.shape,
+    require(input.shape == target.shape,
                  ShapeErrors.mismatch(name, input.shape, target.shape, "input and target must have the same shape"))
-    precondition(input.dtype.isFloatingPoint && target.dtype.isFloatingPoint,
+    require(input.dtype.isFloatingPoint && target.dtype.isFloatingPoint,
                  "\(name): input and target must be float tensors, got \(input.dtype) and \(target.dtype)")
-    precondition(input.device == target.device, ShapeErrors.mixedDevices(name, input, target))
+    require(input.device == target.device, ShapeErrors.mixedDevices(name, input, target))
 }

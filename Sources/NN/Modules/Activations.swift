@@ -83,7 +83,7 @@ public final class PReLU: Module {
 
     public init(numParameters: Int = 1, init initialSlope: Double = 0.25, dtype: DType = .float32,
                 device: Device = .default) {
-        precondition(numParameters >= 1, "PReLU: numParameters must be at least 1, got \(numParameters)")
+        require(numParameters >= 1, "PReLU: numParameters must be at least 1, got \(numParameters)")
         self.numParameters = numParameters
         super.init()
         weightStorage = register(parameter: "weight", Init.constant([numParameters], initialSlope, dtype: dtype, on: device))
@@ -92,7 +92,7 @@ public final class PReLU: Module {
     public override func forward(_ input: Tensor) -> Tensor {
         var slope = weight.value
         if numParameters > 1 {
-            precondition(input.rank >= 2 && input.shape[1] == numParameters,
+            require(input.rank >= 2 && input.shape[1] == numParameters,
                          "PReLU(numParameters: \(numParameters)): input \(input.shape) must be [N, \(numParameters), ...]")
             // [C, 1, ..., 1] lines the slopes up with axis 1 under broadcasting.
             slope = slope.reshaped([numParameters] + [Int](repeating: 1, count: input.rank - 2))
@@ -120,7 +120,7 @@ public final class Maxout: Module {
 
     public init(_ inFeatures: Int, _ outFeatures: Int, pieces: Int, bias: Bool = true, dtype: DType = .float32,
                 device: Device = .default) {
-        precondition(pieces >= 1, "Maxout: pieces must be at least 1, got \(pieces)")
+        require(pieces >= 1, "Maxout: pieces must be at least 1, got \(pieces)")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.pieces = pieces
@@ -130,7 +130,7 @@ public final class Maxout: Module {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        precondition(input.rank >= 1 && input.shape[input.rank - 1] == inFeatures,
+        require(input.rank >= 1 && input.shape[input.rank - 1] == inFeatures,
                      "Maxout(\(inFeatures), \(outFeatures), pieces: \(pieces)): input \(input.shape) must be [*, \(inFeatures)]")
         let y = linear(input)
         return y.reshaped(Array(y.shape.dropLast()) + [outFeatures, pieces]).max(axis: -1)

@@ -45,8 +45,8 @@ open class BatchNormBase: Module {
 
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, dtype: DType = .float32, device: Device = .default) {
-        precondition(numFeatures >= 1, "\(Self.self): numFeatures must be at least 1, got \(numFeatures)")
-        precondition(dtype.isFloatingPoint, "\(Self.self): needs a float dtype, got \(dtype)")
+        require(numFeatures >= 1, "\(Self.self): numFeatures must be at least 1, got \(numFeatures)")
+        require(dtype.isFloatingPoint, "\(Self.self): needs a float dtype, got \(dtype)")
         self.numFeatures = numFeatures
         self.eps = eps
         self.momentum = momentum
@@ -67,12 +67,12 @@ open class BatchNormBase: Module {
     /// Stops with a message when `input` has the wrong rank for this layer.
     /// The base accepts any [N, C, ...].
     open func checkInputRank(_ input: Tensor) {
-        precondition(input.rank >= 2, "\(type(of: self)): expected input [N, C, ...], got \(input.shape)")
+        require(input.rank >= 2, "\(type(of: self)): expected input [N, C, ...], got \(input.shape)")
     }
 
     open override func forward(_ input: Tensor) -> Tensor {
         checkInputRank(input)
-        precondition(input.shape[1] == numFeatures,
+        require(input.shape[1] == numFeatures,
                      "\(type(of: self))(\(numFeatures)): input \(input.shape) has \(input.shape[1]) channels on axis 1, expected \(numFeatures)")
         // [1, C, 1, ..., 1]: per-channel values line up with axis 1.
         let channelShape = [1, numFeatures] + [Int](repeating: 1, count: input.rank - 2)
@@ -82,7 +82,7 @@ open class BatchNormBase: Module {
         let normalized: Tensor
         if useBatchStats {
             let n = input.count / numFeatures
-            precondition(n > 1, "\(type(of: self)): expected more than 1 value per channel when training, got input \(input.shape)")
+            require(n > 1, "\(type(of: self)): expected more than 1 value per channel when training, got input \(input.shape)")
             let mean = input.mean(axes: axes, keepDims: true)
             let centered = input - mean
             let variance = centered.square().mean(axes: axes, keepDims: true)  // biased
@@ -121,7 +121,7 @@ open class BatchNormBase: Module {
         do {
             return Int(try counter.value.toArray(as: Int32.self)[0])
         } catch {
-            preconditionFailure("\(type(of: self)): cannot read num_batches_tracked: \(error)")
+            requirementFailed("\(type(of: self)): cannot read num_batches_tracked: \(error)")
         }
     }
 }
@@ -130,7 +130,7 @@ open class BatchNormBase: Module {
 /// (PyTorch's `nn.BatchNorm1d`); see `BatchNormBase` for the semantics.
 public final class BatchNorm1d: BatchNormBase {
     public override func checkInputRank(_ input: Tensor) {
-        precondition(input.rank == 2 || input.rank == 3,
+        require(input.rank == 2 || input.rank == 3,
                      "BatchNorm1d: expected 2D or 3D input [N, C] or [N, C, L], got \(input.shape)")
     }
 }
@@ -142,7 +142,7 @@ public final class BatchNorm1d: BatchNormBase {
 ///     Sequential(Conv2d(3, 16, kernelSize: 3, padding: 1, bias: false), BatchNorm2d(16), ReLU())
 public final class BatchNorm2d: BatchNormBase {
     public override func checkInputRank(_ input: Tensor) {
-        if let problem = BatchNorm2d.rankProblem(input.shape) { preconditionFailure(problem) }
+        if let problem = BatchNorm2d.rankProblem(input.shape) { requirementFailed(problem) }
     }
 
     /// The message for an input that is not 4-D, or nil.

@@ -44,9 +44,9 @@ public final class Conv2d: Module {
         self.stride = stride.pair
         self.padding = padding.pair
         self.dilation = dilation.pair
-        precondition(inChannels >= 1 && outChannels >= 1,
+        require(inChannels >= 1 && outChannels >= 1,
                      "Conv2d: channel counts must be positive, got (\(inChannels), \(outChannels))")
-        precondition(kernelSize.first >= 1 && kernelSize.second >= 1 && stride.first >= 1 && stride.second >= 1
+        require(kernelSize.first >= 1 && kernelSize.second >= 1 && stride.first >= 1 && stride.second >= 1
                      && dilation.first >= 1 && dilation.second >= 1 && padding.first >= 0 && padding.second >= 0,
                      "Conv2d: kernelSize \(kernelSize), stride \(stride) and dilation \(dilation) must be positive, "
                      + "padding \(padding) non-negative")
@@ -70,7 +70,7 @@ public final class Conv2d: Module {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        if let problem = inputProblem(input.shape) { preconditionFailure(problem) }
+        if let problem = inputProblem(input.shape) { requirementFailed(problem) }
         let batched = input.rank == 3 ? input.unsqueezed(axis: 0) : input
         let out = batched.conv2d(weight: weight.value, bias: bias?.value, stride: stride, padding: padding,
                                  dilation: dilation)

@@ -11,7 +11,7 @@ public final class Dropout: Module {
     public let p: Double
 
     public init(p: Double = 0.5) {
-        precondition(p >= 0 && p <= 1, "Dropout: probability \(p) outside [0, 1]")
+        require(p >= 0 && p <= 1, "Dropout: probability \(p) outside [0, 1]")
         self.p = p
         super.init()
     }

@@ -17,7 +17,7 @@ public final class Embedding: Module {
     private var weightStorage: Parameter?
 
     public init(_ numEmbeddings: Int, _ embeddingDim: Int, dtype: DType = .float32, device: Device = .default) {
-        precondition(numEmbeddings >= 1 && embeddingDim >= 1,
+        require(numEmbeddings >= 1 && embeddingDim >= 1,
                      "Embedding: numEmbeddings \(numEmbeddings) and embeddingDim \(embeddingDim) must be positive")
         self.numEmbeddings = numEmbeddings
         self.embeddingDim = embeddingDim
@@ -28,12 +28,12 @@ public final class Embedding: Module {
 
     public override func forward(_ indices: Tensor) -> Tensor {
         let label = "Embedding(\(numEmbeddings), \(embeddingDim))"
-        precondition(indices.dtype == .int32, "\(label): expected int32 indices, got \(indices.dtype) \(indices.shape)")
-        precondition(indices.device == weight.device,
+        require(indices.dtype == .int32, "\(label): expected int32 indices, got \(indices.dtype) \(indices.shape)")
+        require(indices.device == weight.device,
                      "\(label): indices on \(indices.device), weight on \(weight.device)")
         if indices.device == .cpu, let values = try? indices.toArray(as: Int32.self),
            let bad = values.first(where: { $0 < 0 || Int($0) >= numEmbeddings }) {
-            preconditionFailure("\(label): index \(bad) out of range 0..<\(numEmbeddings) (indices \(indices.shape))")
+            requirementFailed("\(label): index \(bad) out of range 0..<\(numEmbeddings) (indices \(indices.shape))")
         }
         let n = indices.count
         // gather wants one index per output element: repeat each index

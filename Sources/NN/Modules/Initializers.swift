@@ -48,7 +48,7 @@ public enum Init {
 
     /// (fan-in, fan-out) of a weight of `shape` (at least 2-D), as PyTorch.
     public static func fans(_ shape: [Int]) -> (fanIn: Int, fanOut: Int) {
-        precondition(shape.count >= 2,
+        require(shape.count >= 2,
                      "Init.fans: fan in and fan out need a tensor of at least 2 dimensions, got shape \(shape)")
         let receptiveField = shape.dropFirst(2).reduce(1, *)
         return (shape[1] * receptiveField, shape[0] * receptiveField)
@@ -131,7 +131,7 @@ public enum Init {
     /// 2-D shape, zeros elsewhere; a non-square shape gets min(rows, columns)
     /// ones.
     public static func identity(_ shape: [Int], dtype: DType = .float32, on device: Device = .default) -> Tensor {
-        precondition(shape.count == 2, "Init.identity: only 2-D shapes are supported, got \(shape)")
+        require(shape.count == 2, "Init.identity: only 2-D shapes are supported, got \(shape)")
         checkFloat("identity", dtype)
         let rows = shape[0], columns = shape[1]
         var values = [Float](repeating: 0, count: rows * columns)
@@ -140,7 +140,7 @@ public enum Init {
     }
 
     private static func checkFloat(_ name: String, _ dtype: DType) {
-        precondition(dtype.isFloatingPoint, "Init.\(name): initializers make float tensors, got \(dtype)")
+        require(dtype.isFloatingPoint, "Init.\(name): initializers make float tensors, got \(dtype)")
     }
 }
 

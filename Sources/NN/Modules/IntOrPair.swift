@@ -36,7 +36,7 @@ public struct IntOrPair: Equatable, Sendable, ExpressibleByIntegerLiteral, Expre
     }
 
     public init(arrayLiteral elements: Int...) {
-        precondition(elements.count == 2, "IntOrPair: expected [height, width], got \(elements)")
+        require(elements.count == 2, "IntOrPair: expected [height, width], got \(elements)")
         self.init(elements[0], elements[1])
     }
 

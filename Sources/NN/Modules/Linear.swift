@@ -21,7 +21,7 @@ public final class Linear: Module {
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32,
                 device: Device = .default) {
-        precondition(inFeatures >= 0 && outFeatures >= 0,
+        require(inFeatures >= 0 && outFeatures >= 0,
                      "Linear: feature counts must not be negative, got (\(inFeatures), \(outFeatures))")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
@@ -34,7 +34,7 @@ public final class Linear: Module {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        precondition(input.rank >= 1 && input.shape[input.rank - 1] == inFeatures,
+        require(input.rank >= 1 && input.shape[input.rank - 1] == inFeatures,
                      "Linear(\(inFeatures), \(outFeatures)): input \(input.shape) must be [*, \(inFeatures)]")
         let leading = Array(input.shape.dropLast())
         let rows = input.rank == 2 ? input : input.reshaped([leading.reduce(1, *), inFeatures])

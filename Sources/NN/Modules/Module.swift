@@ -39,8 +39,8 @@ open class Module {
 
     @discardableResult
     public func register<M: Module>(module name: String, _ module: M) -> M {
-        precondition(!name.isEmpty && !name.contains("."), "\(type(of: self)).register: bad module name '\(name)'")
-        precondition(!ownChildren.contains { $0.name == name } && !ownParameters.contains { $0.name == name },
+        require(!name.isEmpty && !name.contains("."), "\(type(of: self)).register: bad module name '\(name)'")
+        require(!ownChildren.contains { $0.name == name } && !ownParameters.contains { $0.name == name },
                      "\(type(of: self)).register: '\(name)' is already registered")
         ownChildren.append((name, module))
         module.train(isTraining)
@@ -48,8 +48,8 @@ open class Module {
     }
 
     private func register(_ name: String, _ parameter: Parameter) -> Parameter {
-        precondition(!name.isEmpty && !name.contains("."), "\(type(of: self)).register: bad parameter name '\(name)'")
-        precondition(!ownChildren.contains { $0.name == name } && !ownParameters.contains { $0.name == name },
+        require(!name.isEmpty && !name.contains("."), "\(type(of: self)).register: bad parameter name '\(name)'")
+        require(!ownChildren.contains { $0.name == name } && !ownParameters.contains { $0.name == name },
                      "\(type(of: self)).register: '\(name)' is already registered")
         ownParameters.append((name, parameter))
         return parameter
@@ -57,7 +57,7 @@ open class Module {
 
     /// The forward pass. Subclasses override it.
     open func forward(_ input: Tensor) -> Tensor {
-        preconditionFailure("\(type(of: self)) does not override forward(_:)")
+        requirementFailed("\(type(of: self)) does not override forward(_:)")
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }

@@ -11,7 +11,7 @@ public final class L2Normalize: Module {
     public let eps: Double
 
     public init(dim: Int = 1, eps: Double = 1e-12) {
-        precondition(eps > 0, "L2Normalize: eps must be positive, got \(eps)")
+        require(eps > 0, "L2Normalize: eps must be positive, got \(eps)")
         self.dim = dim
         self.eps = eps
         super.init()
@@ -23,8 +23,8 @@ public final class L2Normalize: Module {
 extension Tensor {
     /// x / max(||x||_2, eps) along `dim` (F.normalize with p = 2).
     public func l2Normalized(dim: Int = 1, eps: Double = 1e-12) -> Tensor {
-        precondition(dtype.isFloatingPoint, "l2Normalized: needs a float tensor, got \(dtype) \(shape)")
-        precondition(dim >= -rank && dim < rank, "l2Normalized: dim \(dim) out of range for shape \(shape)")
+        require(dtype.isFloatingPoint, "l2Normalized: needs a float tensor, got \(dtype) \(shape)")
+        require(dim >= -rank && dim < rank, "l2Normalized: dim \(dim) out of range for shape \(shape)")
         let axis = dim < 0 ? dim + rank : dim
         return Tensor.differentiable("l2Normalize", [self], forward: { xs in
             let norm = xs[0].square().sum(axis: axis, keepDims: true).sqrt()

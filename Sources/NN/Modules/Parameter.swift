@@ -8,7 +8,7 @@ public final class Parameter {
     /// The current value; a gradient-requiring leaf when trainable.
     public var value: Tensor {
         didSet {
-            precondition(value.shape == oldValue.shape && value.dtype == oldValue.dtype,
+            require(value.shape == oldValue.shape && value.dtype == oldValue.dtype,
                          ShapeErrors.mismatch("Parameter.value", oldValue.shape, value.shape, "a parameter keeps its shape and dtype"))
             // Whatever is assigned becomes a fresh leaf (trainable) or plain
             // data (buffer): a parameter never hangs off someone's graph.
@@ -36,7 +36,7 @@ public final class Parameter {
     /// parameter's dtype and device). The parameter stays the same object and
     /// its gradient is cleared.
     public func assign(_ source: Tensor) throws {
-        precondition(source.shape == shape, ShapeErrors.mismatch("Parameter.assign", shape, source.shape, "shapes differ"))
+        require(source.shape == shape, ShapeErrors.mismatch("Parameter.assign", shape, source.shape, "shapes differ"))
         // A private copy: in-place optimizer steps must not reach `source`.
         let converted = try withNoGrad { try source.detached().to(value.device).to(dtype: value.dtype).copied() }
         value = trainable ? converted.requiringGrad() : converted.detached()

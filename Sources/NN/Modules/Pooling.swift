@@ -24,7 +24,7 @@ public final class MaxPool2d: Module {
         self.padding = padding.pair
         super.init()
         if let problem = poolSettingsProblem("\(self)", kernel: self.kernelSize, stride: self.stride, padding: self.padding) {
-            preconditionFailure(problem)
+            requirementFailed(problem)
         }
     }
 
@@ -34,7 +34,7 @@ public final class MaxPool2d: Module {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        if let problem = inputProblem(input.shape) { preconditionFailure(problem) }
+        if let problem = inputProblem(input.shape) { requirementFailed(problem) }
         return onBatch(input) { $0.maxPool2d(kernel: kernelSize, stride: stride, padding: padding) }
     }
 
@@ -66,7 +66,7 @@ public final class AvgPool2d: Module {
         self.countIncludePad = countIncludePad
         super.init()
         if let problem = poolSettingsProblem("\(self)", kernel: self.kernelSize, stride: self.stride, padding: self.padding) {
-            preconditionFailure(problem)
+            requirementFailed(problem)
         }
     }
 
@@ -78,7 +78,7 @@ public final class AvgPool2d: Module {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        if let problem = inputProblem(input.shape) { preconditionFailure(problem) }
+        if let problem = inputProblem(input.shape) { requirementFailed(problem) }
         return onBatch(input) {
             $0.avgPool2d(kernel: kernelSize, stride: stride, padding: padding, countIncludePad: countIncludePad)
         }
@@ -115,7 +115,7 @@ public final class AdaptiveAvgPool2d: Module {
     public init(_ outputSize: IntOrPair) {
         self.outputSize = outputSize.pair
         super.init()
-        precondition(outputSize.first >= 1 && outputSize.second >= 1, "\(self): the output size must be positive")
+        require(outputSize.first >= 1 && outputSize.second >= 1, "\(self): the output size must be positive")
     }
 
     /// The output size as a tuple: `AdaptiveAvgPool2d((3, 2))`.
@@ -124,7 +124,7 @@ public final class AdaptiveAvgPool2d: Module {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        if let problem = inputProblem(input.shape) { preconditionFailure(problem) }
+        if let problem = inputProblem(input.shape) { requirementFailed(problem) }
         return onBatch(input) { x in
             if x.shape[2] % outputSize.0 == 0 && x.shape[3] % outputSize.1 == 0 {
                 return x.adaptiveAvgPool2d(outputSize: outputSize)

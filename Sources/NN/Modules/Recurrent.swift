@@ -40,10 +40,10 @@ open class RNNBase: Module {
 
     public init(cell: RecurrentCell, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                 batchFirst: Bool = false, dropout: Double = 0, dtype: DType = .float32, device: Device = .default) {
-        precondition(inputSize >= 1 && hiddenSize >= 1 && numLayers >= 1,
+        require(inputSize >= 1 && hiddenSize >= 1 && numLayers >= 1,
                      "\(Self.self): inputSize \(inputSize), hiddenSize \(hiddenSize) and numLayers \(numLayers) must be positive")
-        precondition(dropout >= 0 && dropout <= 1, "\(Self.self): dropout \(dropout) outside [0, 1]")
-        precondition(dtype.isFloatingPoint, "\(Self.self): needs a float dtype, got \(dtype)")
+        require(dropout >= 0 && dropout <= 1, "\(Self.self): dropout \(dropout) outside [0, 1]")
+        require(dtype.isFloatingPoint, "\(Self.self): needs a float dtype, got \(dtype)")
         self.cell = cell
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -79,13 +79,13 @@ open class RNNBase: Module {
         let stateShape = checked.unbatched ? [numLayers, H] : [numLayers, batch, H]
         func layerStates(_ state: Tensor?, _ name: String) -> [Tensor] {
             guard let state else { return (0..<numLayers).map { _ in Tensor.zeros([batch, H], dtype: input.dtype, on: input.device) } }
-            precondition(state.shape == stateShape,
+            require(state.shape == stateShape,
                          "\(label): \(name) is \(state.shape), expected \(stateShape) (layers, batch, hidden) for input \(input.shape)")
             return (0..<numLayers).map { state.slice(axis: 0, $0..<($0 + 1)).reshaped([batch, H]) }
         }
         let h0s = layerStates(h0, "h0")
         let c0s: [Tensor?] = cell.hasCellState ? layerStates(c0, "c0") : Array(repeating: nil, count: numLayers)
-        precondition(cell.hasCellState || c0 == nil, "\(label): only LSTM takes a cell state c0")
+        require(cell.hasCellState || c0 == nil, "\(label): only LSTM takes a cell state c0")
 
         // Time-major [T, B, in] for the kernels.
         var x = checked.unbatched ? input.unsqueezed(axis: 1) : (batchFirst ? input.transposed(0, 1) : input)
@@ -168,7 +168,7 @@ struct RecurrentInputShape {
 
     init(_ layer: String, _ shape: [Int], inputSize: Int, batchFirst: Bool) {
         if let problem = RecurrentInputShape.problem(shape, inputSize: inputSize, batchFirst: batchFirst) {
-            preconditionFailure("\(layer): \(problem)")
+            requirementFailed("\(layer): \(problem)")
         }
         unbatched = shape.count == 2
         steps = unbatched || !batchFirst ? shape[0] : shape[1]

@@ -100,7 +100,7 @@ public final class OpenCLBackend: Backend {
     // MARK: Memory
 
     public func makeBuffer(count: Int, dtype: DType) -> DeviceBuffer {
-        precondition(count >= 0, "OpenCLBackend.makeBuffer: negative count \(count)")
+        require(count >= 0, "OpenCLBackend.makeBuffer: negative count \(count)")
         lock.lock()
         defer { lock.unlock() }
         let bytes = max(count * dtype.byteSize, 4)
@@ -127,14 +127,14 @@ public final class OpenCLBackend: Backend {
 
     func cl(_ buffer: DeviceBuffer, _ op: StaticString) -> OpenCLBuffer {
         guard let b = buffer as? OpenCLBuffer, b.pool === pool else {
-            preconditionFailure("OpenCLBackend.\(op): the buffer belongs to another backend (\(type(of: buffer))), not \(name)")
+            requirementFailed("OpenCLBackend.\(op): the buffer belongs to another backend (\(type(of: buffer))), not \(name)")
         }
         return b
     }
 
     public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, offset: Int) {
         let b = cl(buffer, "upload")
-        precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
+        require(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
                      "OpenCLBackend.upload: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
         guard bytes.count > 0 else { return }
         lock.lock()
@@ -151,7 +151,7 @@ public final class OpenCLBackend: Backend {
 
     public func download(_ buffer: DeviceBuffer, offset: Int, into bytes: UnsafeMutableRawBufferPointer) throws {
         let b = cl(buffer, "download")
-        precondition(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
+        require(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,
                      "OpenCLBackend.download: \(bytes.count) bytes at element \(offset) overflow a buffer of \(b.count) \(b.dtype)")
         lock.lock()
         defer { lock.unlock() }
@@ -179,10 +179,10 @@ public final class OpenCLBackend: Backend {
 
     public func copy(_ src: DeviceBuffer, srcOffset: Int, to dst: DeviceBuffer, dstOffset: Int, count: Int) {
         let s = cl(src, "copy"), d = cl(dst, "copy")
-        precondition(s.dtype == d.dtype, "OpenCLBackend.copy: \(s.dtype) to \(d.dtype)")
-        precondition(srcOffset >= 0 && dstOffset >= 0 && srcOffset + count <= s.count && dstOffset + count <= d.count,
+        require(s.dtype == d.dtype, "OpenCLBackend.copy: \(s.dtype) to \(d.dtype)")
+        require(srcOffset >= 0 && dstOffset >= 0 && srcOffset + count <= s.count && dstOffset + count <= d.count,
                      "OpenCLBackend.copy: \(count) elements from \(srcOffset) of \(s.count) to \(dstOffset) of \(d.count)")
-        precondition(s !== d || srcOffset + count <= dstOffset || dstOffset + count <= srcOffset,
+        require(s !== d || srcOffset + count <= dstOffset || dstOffset + count <= srcOffset,
                      "OpenCLBackend.copy: source \(srcOffset)..<\(srcOffset + count) overlaps destination \(dstOffset)..<\(dstOffset + count)")
         guard count > 0 else { return }
         lock.lock()
@@ -198,7 +198,7 @@ public final class OpenCLBackend: Backend {
 
     public func fill(_ buffer: DeviceBuffer, value: Double, offset: Int, count: Int) {
         let b = cl(buffer, "fill")
-        precondition(offset >= 0 && offset + count <= b.count, "OpenCLBackend.fill: \(count) elements at \(offset) of \(b.count)")
+        require(offset >= 0 && offset + count <= b.count, "OpenCLBackend.fill: \(count) elements at \(offset) of \(b.count)")
         guard count > 0 else { return }
         lock.lock()
         defer { lock.unlock() }
@@ -221,7 +221,7 @@ public final class OpenCLBackend: Backend {
 
     public func convert(_ src: DeviceBuffer, to dst: DeviceBuffer, count: Int) {
         let s = cl(src, "convert"), d = cl(dst, "convert")
-        precondition(count <= s.count && count <= d.count, "OpenCLBackend.convert: \(count) elements of \(s.count) -> \(d.count)")
+        require(count <= s.count && count <= d.count, "OpenCLBackend.convert: \(count) elements of \(s.count) -> \(d.count)")
         if s.dtype == d.dtype { return copy(src, srcOffset: 0, to: dst, dstOffset: 0, count: count) }
         func typeName(_ t: DType) -> String { t == .float32 ? "float" : t == .float64 ? "double" : "int" }
         let dtype: DType = s.dtype == .float64 || d.dtype == .float64 ? .float64 : .float32

@@ -68,14 +68,14 @@ extension OpenCLBackend {
 
     private func checkConv(_ g: Conv2dGeometry, _ input: OpenCLBuffer, _ weight: OpenCLBuffer, _ output: OpenCLBuffer,
                            _ bias: DeviceBuffer?, _ op: StaticString) {
-        precondition(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0 && g.dilationH > 0 && g.dilationW > 0,
+        require(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0 && g.dilationH > 0 && g.dilationW > 0,
                      "OpenCLBackend.\(op): geometry \(g) gives an empty output")
-        precondition(input.dtype == weight.dtype && weight.dtype == output.dtype && (bias == nil || bias!.dtype == input.dtype)
+        require(input.dtype == weight.dtype && weight.dtype == output.dtype && (bias == nil || bias!.dtype == input.dtype)
                      && input.dtype.isFloatingPoint, "OpenCLBackend.\(op): mixed dtypes")
         // The whole-batch column matrix is indexed with 32-bit ints.
-        precondition(g.patchSize * g.batch * g.outHeight * g.outWidth <= Int(Int32.max) && g.inputShape.reduce(1, *) <= Int(Int32.max),
+        require(g.patchSize * g.batch * g.outHeight * g.outWidth <= Int(Int32.max) && g.inputShape.reduce(1, *) <= Int(Int32.max),
                      "OpenCLBackend.\(op): the column matrix of \(g.inputShape) * \(g.weightShape) exceeds 2^31 elements; use a smaller batch")
-        precondition(input.count >= g.inputShape.reduce(1, *) && weight.count >= g.weightShape.reduce(1, *)
+        require(input.count >= g.inputShape.reduce(1, *) && weight.count >= g.weightShape.reduce(1, *)
                      && output.count >= g.outputShape.reduce(1, *) && (bias == nil || bias!.count >= g.outChannels),
                      "OpenCLBackend.\(op): buffers too small for input \(g.inputShape), weight \(g.weightShape), output \(g.outputShape)")
     }

@@ -3,7 +3,7 @@
 extension OpenCLBackend {
     public func unary(_ op: UnaryOp, _ x: DeviceBuffer, out: DeviceBuffer, count: Int) {
         let xb = cl(x, "unary"), ob = cl(out, "unary")
-        precondition(xb.dtype == ob.dtype && xb.dtype.isFloatingPoint && count <= xb.count && count <= ob.count,
+        require(xb.dtype == ob.dtype && xb.dtype.isFloatingPoint && count <= xb.count && count <= ob.count,
                      "OpenCLBackend.unary(\(op)): \(count) elements, input \(xb.count) \(xb.dtype), output \(ob.count) \(ob.dtype)")
         let (name, p0, p1) = op.kernel
         launch(.elementwise, "unary_\(name)", dtype: xb.dtype, global: count,
@@ -13,7 +13,7 @@ extension OpenCLBackend {
     public func unaryBackward(_ op: UnaryOp, x: DeviceBuffer, y: DeviceBuffer, gradOut: DeviceBuffer,
                               gradX: DeviceBuffer, count: Int) {
         let bufs = [x, y, gradOut, gradX].map { cl($0, "unaryBackward") }
-        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
+        require(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
                      "OpenCLBackend.unaryBackward(\(op)): \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
         let (name, p0, p1) = op.kernel
         launch(.elementwise, "unary_backward_\(name)", dtype: bufs[0].dtype, global: count,
@@ -22,7 +22,7 @@ extension OpenCLBackend {
 
     public func binary(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, out: DeviceBuffer, layout: BroadcastLayout) {
         let ab = cl(a, "binary"), bb = cl(b, "binary"), ob = cl(out, "binary")
-        precondition(ab.dtype == bb.dtype && ab.dtype == ob.dtype && ab.dtype.isFloatingPoint && ob.count >= layout.count,
+        require(ab.dtype == bb.dtype && ab.dtype == ob.dtype && ab.dtype.isFloatingPoint && ob.count >= layout.count,
                      "OpenCLBackend.binary(\(op)): dtypes \(ab.dtype), \(bb.dtype) -> \(ob.dtype), output \(ob.count) < \(layout.count)")
         launch(.elementwise, "binary_\(op)", dtype: ab.dtype, global: layout.count,
                .buffer(ab), .buffer(bb), .buffer(ob), .int(layout.count), .int(layout.shape.count),
@@ -32,7 +32,7 @@ extension OpenCLBackend {
     public func binaryBackward(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, gradOut: DeviceBuffer,
                                gradA: DeviceBuffer?, gradB: DeviceBuffer?, layout: BroadcastLayout) {
         let ab = cl(a, "binaryBackward"), bb = cl(b, "binaryBackward"), gb = cl(gradOut, "binaryBackward")
-        precondition([bb, gb].allSatisfy { $0.dtype == ab.dtype } && [gradA, gradB].allSatisfy { $0 == nil || $0!.dtype == ab.dtype },
+        require([bb, gb].allSatisfy { $0.dtype == ab.dtype } && [gradA, gradB].allSatisfy { $0 == nil || $0!.dtype == ab.dtype },
                      "OpenCLBackend.binaryBackward(\(op)): mixed dtypes")
         guard gradA != nil || gradB != nil else { return }
         launch(.elementwise, "binary_backward_\(op)", dtype: ab.dtype, global: layout.count,

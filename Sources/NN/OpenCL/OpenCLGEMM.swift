@@ -12,7 +12,7 @@ extension OpenCLBackend {
                           c: c, strideC: strideC)
         let ab = cl(a.buffer, "gemm"), bb = cl(b.buffer, "gemm"), cb = cl(c.buffer, "gemm")
         // Kernels index operands with 32-bit ints.
-        precondition([ab, bb, cb].allSatisfy { $0.count <= Int(Int32.max) },
+        require([ab, bb, cb].allSatisfy { $0.count <= Int(Int32.max) },
                      "OpenCLBackend.gemm: operands over 2^31 elements exceed the kernels' 32-bit indexing")
         if batch == 0 || m == 0 || n == 0 { return }
         enqueueGEMM(gemmConfig(m: m, n: n, k: k, dtype: cb.dtype), batch: batch, m: m, n: n, k: k, alpha: alpha,

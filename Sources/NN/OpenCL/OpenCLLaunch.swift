@@ -30,7 +30,7 @@ extension OpenCLBackend {
                 _ arguments: [KernelArgument]) {
         guard global.allSatisfy({ $0 > 0 }) else { return }
         // Kernels index with 32-bit ints.
-        precondition(global.allSatisfy { $0 <= Int(Int32.max) },
+        require(global.allSatisfy { $0 <= Int(Int32.max) },
                      "OpenCLBackend.\(name): \(global) work-items exceed the 32-bit index range of the kernels")
         lock.lock()
         defer { lock.unlock() }
@@ -65,7 +65,7 @@ extension OpenCLBackend {
             var mem: cl_mem? = try buffer.map { try cl($0, "launch").mem() }
             status = clSetKernelArg(kernel, i, MemoryLayout<cl_mem?>.size, &mem)
         case .int(let value):
-            precondition(value >= Int(Int32.min) && value <= Int(Int32.max), "OpenCLBackend.\(name): argument \(value) exceeds 32 bits")
+            require(value >= Int(Int32.min) && value <= Int(Int32.max), "OpenCLBackend.\(name): argument \(value) exceeds 32 bits")
             var v = Int32(value)
             status = clSetKernelArg(kernel, i, 4, &v)
         case .scalar(let value):
@@ -83,7 +83,7 @@ extension OpenCLBackend {
             var v = value
             status = clSetKernelArg(kernel, i, 4, &v)
         case .int8(let values):
-            precondition(values.count <= 8, "OpenCLBackend.\(name): rank \(values.count) exceeds the 8 axes kernels support")
+            require(values.count <= 8, "OpenCLBackend.\(name): rank \(values.count) exceeds the 8 axes kernels support")
             var v = [Int32](repeating: 0, count: 8)
             for (k, value) in values.enumerated() { v[k] = Int32(value) }
             status = clSetKernelArg(kernel, i, 32, &v)

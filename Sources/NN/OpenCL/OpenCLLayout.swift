@@ -3,11 +3,11 @@ extension OpenCLBackend {
     public func copyStrided(_ src: DeviceBuffer, _ srcView: StridedView, to dst: DeviceBuffer, _ dstView: StridedView,
                             shape: [Int], accumulate: Bool) {
         let sb = cl(src, "copyStrided"), db = cl(dst, "copyStrided")
-        precondition(sb.dtype == db.dtype, "OpenCLBackend.copyStrided: \(sb.dtype) to \(db.dtype)")
-        precondition(srcView.strides.count == shape.count && dstView.strides.count == shape.count && shape.count <= 8,
+        require(sb.dtype == db.dtype, "OpenCLBackend.copyStrided: \(sb.dtype) to \(db.dtype)")
+        require(srcView.strides.count == shape.count && dstView.strides.count == shape.count && shape.count <= 8,
                      "OpenCLBackend.copyStrided: shape \(shape) with strides \(srcView.strides) and \(dstView.strides) (kernels take at most 8 axes)")
-        precondition(!accumulate || sb.dtype.isFloatingPoint, "OpenCLBackend.copyStrided: accumulate needs floats")
-        precondition(srcView.fits(shape: shape, in: sb.count) && dstView.fits(shape: shape, in: db.count),
+        require(!accumulate || sb.dtype.isFloatingPoint, "OpenCLBackend.copyStrided: accumulate needs floats")
+        require(srcView.fits(shape: shape, in: sb.count) && dstView.fits(shape: shape, in: db.count),
                      "OpenCLBackend.copyStrided: shape \(shape) walks outside the buffers (\(sb.count) -> \(db.count))")
         let count = shape.reduce(1, *)
         if count == 0 { return }

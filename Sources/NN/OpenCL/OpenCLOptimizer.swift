@@ -7,8 +7,8 @@ extension OpenCLBackend {
     public func sgdStep(param: DeviceBuffer, grad: DeviceBuffer, momentumBuffer: DeviceBuffer?, count: Int,
                         hyper h: SGDHyperparameters, firstStep: Bool) {
         let pb = cl(param, "sgdStep"), gb = cl(grad, "sgdStep"), mb = momentumBuffer.map { cl($0, "sgdStep") }
-        precondition(h.momentum == 0 || mb != nil, "OpenCLBackend.sgdStep: momentum \(h.momentum) needs a momentum buffer")
-        precondition(pb.dtype == gb.dtype && pb.dtype.isFloatingPoint && (mb == nil || mb!.dtype == pb.dtype)
+        require(h.momentum == 0 || mb != nil, "OpenCLBackend.sgdStep: momentum \(h.momentum) needs a momentum buffer")
+        require(pb.dtype == gb.dtype && pb.dtype.isFloatingPoint && (mb == nil || mb!.dtype == pb.dtype)
                      && pb.count >= count && gb.count >= count && (mb == nil || mb!.count >= count),
                      "OpenCLBackend.sgdStep: \(count) elements, buffers \(pb.count)/\(gb.count)/\(mb?.count ?? 0) \(pb.dtype)")
         let useMomentum = h.momentum != 0 && mb != nil
@@ -21,8 +21,8 @@ extension OpenCLBackend {
     public func adamStep(param: DeviceBuffer, grad: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, count: Int,
                          hyper h: AdamHyperparameters, step: Int) {
         let bufs = [param, grad, m, v].map { cl($0, "adamStep") }
-        precondition(step >= 1, "OpenCLBackend.adamStep: step \(step) must start at 1")
-        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
+        require(step >= 1, "OpenCLBackend.adamStep: step \(step) must start at 1")
+        require(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
                      "OpenCLBackend.adamStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
         // 1 - beta in Double before rounding to the dtype, as the CPU backend.
         let scalars = h.stepScalars(step: step)
@@ -36,8 +36,8 @@ extension OpenCLBackend {
     public func adagradStep(param: DeviceBuffer, grad: DeviceBuffer, sum: DeviceBuffer, count: Int,
                             hyper h: AdagradHyperparameters, step: Int) {
         let bufs = [param, grad, sum].map { cl($0, "adagradStep") }
-        precondition(step >= 1, "OpenCLBackend.adagradStep: step \(step) must start at 1")
-        precondition(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
+        require(step >= 1, "OpenCLBackend.adagradStep: step \(step) must start at 1")
+        require(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count } && bufs[0].dtype.isFloatingPoint,
                      "OpenCLBackend.adagradStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
         let clr = h.stepSize(step: step)
         launch(.optim, "adagrad_step", dtype: bufs[0].dtype, global: count,
@@ -49,10 +49,10 @@ extension OpenCLBackend {
                             momentumBuffer: DeviceBuffer?, count: Int, hyper h: RMSpropHyperparameters) {
         let pb = cl(param, "rmspropStep"), gb = cl(grad, "rmspropStep"), sb = cl(squareAvg, "rmspropStep")
         let ab = gradAvg.map { cl($0, "rmspropStep") }, mb = momentumBuffer.map { cl($0, "rmspropStep") }
-        precondition(!h.centered || ab != nil, "OpenCLBackend.rmspropStep: centered RMSprop needs a gradient-average buffer")
-        precondition(h.momentum == 0 || mb != nil, "OpenCLBackend.rmspropStep: momentum \(h.momentum) needs a momentum buffer")
+        require(!h.centered || ab != nil, "OpenCLBackend.rmspropStep: centered RMSprop needs a gradient-average buffer")
+        require(h.momentum == 0 || mb != nil, "OpenCLBackend.rmspropStep: momentum \(h.momentum) needs a momentum buffer")
         let used = [pb, gb, sb] + (h.centered ? [ab!] : []) + (h.momentum != 0 ? [mb!] : [])
-        precondition(used.allSatisfy { $0.dtype == pb.dtype && $0.count >= count } && pb.dtype.isFloatingPoint,
+        require(used.allSatisfy { $0.dtype == pb.dtype && $0.count >= count } && pb.dtype.isFloatingPoint,
                      "OpenCLBackend.rmspropStep: \(count) elements, buffers \(used.map { "\($0.count) \($0.dtype)" })")
         launch(.optim, "rmsprop_step", dtype: pb.dtype, global: count,
                .buffer(pb), .buffer(gb), .buffer(sb), .buffer(h.centered ? ab : nil), .buffer(h.momentum != 0 ? mb : nil),

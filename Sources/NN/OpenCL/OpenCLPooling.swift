@@ -5,7 +5,7 @@ extension OpenCLBackend {
     public func maxPool2dForward(input: DeviceBuffer, out: DeviceBuffer, indices: DeviceBuffer, geometry g: Pool2dGeometry) {
         let ib = cl(input, "maxPool2dForward"), ob = cl(out, "maxPool2dForward"), xb = cl(indices, "maxPool2dForward")
         checkPool(g, input: ib, output: ob, "maxPool2dForward")
-        precondition(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
+        require(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
                      "OpenCLBackend.maxPool2dForward: indices must be int32 of output size \(g.outputShape), got \(xb.count) \(xb.dtype)")
         let n = g.outputShape.reduce(1, *)
         launch(.pool, "max_pool_forward", dtype: ib.dtype, global: n,
@@ -16,7 +16,7 @@ extension OpenCLBackend {
                                   geometry g: Pool2dGeometry) {
         let gb = cl(gradOut, "maxPool2dBackward"), xb = cl(indices, "maxPool2dBackward"), ib = cl(gradInput, "maxPool2dBackward")
         checkPool(g, input: ib, output: gb, "maxPool2dBackward")
-        precondition(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
+        require(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
                      "OpenCLBackend.maxPool2dBackward: indices must be int32 of output size \(g.outputShape), got \(xb.count) \(xb.dtype)")
         let n = g.inputShape.reduce(1, *)
         launch(.pool, "max_pool_backward", dtype: gb.dtype, global: n,
@@ -43,9 +43,9 @@ extension OpenCLBackend {
     }
 
     private func checkPool(_ g: Pool2dGeometry, input: OpenCLBuffer, output: OpenCLBuffer, _ op: StaticString) {
-        precondition(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0,
+        require(g.outHeight > 0 && g.outWidth > 0 && g.strideH > 0 && g.strideW > 0,
                      "OpenCLBackend.\(op): geometry \(g) gives an empty output")
-        precondition(input.dtype == output.dtype && input.dtype.isFloatingPoint
+        require(input.dtype == output.dtype && input.dtype.isFloatingPoint
                      && input.count >= g.inputShape.reduce(1, *) && output.count >= g.outputShape.reduce(1, *),
                      "OpenCLBackend.\(op): buffers \(input.count) \(input.dtype) / \(output.count) \(output.dtype) too small for input \(g.inputShape), output \(g.outputShape)")
     }

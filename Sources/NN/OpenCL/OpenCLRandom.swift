@@ -12,16 +12,16 @@ extension OpenCLBackend {
     }
 
     public func fillDropoutMask(_ buffer: DeviceBuffer, count: Int, p: Double, seed: UInt64, stream: UInt64) {
-        precondition(p >= 0 && p < 1, "OpenCLBackend.fillDropoutMask: p = \(p) must be in [0, 1)")
+        require(p >= 0 && p < 1, "OpenCLBackend.fillDropoutMask: p = \(p) must be in [0, 1)")
         fillRandom("fill_dropout", buffer, count, seed, stream, Float(p), Float(1) / (Float(1) - Float(p)), "fillDropoutMask")
     }
 
     private func fillRandom(_ kernel: String, _ buffer: DeviceBuffer, _ count: Int, _ seed: UInt64, _ stream: UInt64,
                             _ p0: Float, _ p1: Float, _ op: StaticString) {
         let b = cl(buffer, op)
-        precondition(b.dtype.isFloatingPoint && count >= 0 && count <= b.count,
+        require(b.dtype.isFloatingPoint && count >= 0 && count <= b.count,
                      "OpenCLBackend.\(op): \(count) elements into a buffer of \(b.count) \(b.dtype)")
-        precondition(count <= Int(Int32.max) - 3, "OpenCLBackend.\(op): \(count) elements exceed the kernel's 32-bit range")
+        require(count <= Int(Int32.max) - 3, "OpenCLBackend.\(op): \(count) elements exceed the kernel's 32-bit range")
         launch(.random, kernel, dtype: b.dtype, global: (count + 3) / 4,
                .buffer(b), .int(count),
                .uint(UInt32(truncatingIfNeeded: seed)), .uint(UInt32(truncatingIfNeeded: seed >> 32)),

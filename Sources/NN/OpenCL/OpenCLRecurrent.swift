@@ -35,7 +35,7 @@ extension OpenCLBackend {
                                        gradients: gradients)
         for (region, _, _, what) in cell.usedRegions(batch: batch, hidden: hidden, step: step, gradients: gradients) {
             let b = cl(region.buffer, "recurrentCell")
-            precondition(b.count <= Int(Int32.max),
+            require(b.count <= Int(Int32.max),
                          "OpenCLBackend.recurrentCell: \(what) has \(b.count) elements, beyond the kernels' 32-bit indices")
         }
         return dtype

@@ -3,7 +3,7 @@
 extension OpenCLBackend {
     public func reduce(_ op: ReduceOp, _ x: DeviceBuffer, out: DeviceBuffer, view: AxisView) {
         let xb = cl(x, "reduce"), ob = cl(out, "reduce")
-        precondition(xb.dtype == ob.dtype && xb.dtype.isFloatingPoint && xb.count >= view.count
+        require(xb.dtype == ob.dtype && xb.dtype.isFloatingPoint && xb.count >= view.count
                      && ob.count >= view.outer * view.inner,
                      "OpenCLBackend.reduce(\(op)): view \(view) over \(xb.count) \(xb.dtype) into \(ob.count) \(ob.dtype)")
         let outputs = view.outer * view.inner
@@ -32,21 +32,21 @@ extension OpenCLBackend {
 
     public func argmax(_ x: DeviceBuffer, indices: DeviceBuffer, view: AxisView) {
         let xb = cl(x, "argmax"), ib = cl(indices, "argmax")
-        precondition(ib.dtype == .int32 && xb.dtype.isFloatingPoint && xb.count >= view.count
+        require(ib.dtype == .int32 && xb.dtype.isFloatingPoint && xb.count >= view.count
                      && ib.count >= view.outer * view.inner,
                      "OpenCLBackend.argmax: view \(view) over \(xb.count) \(xb.dtype) into \(ib.count) \(ib.dtype)")
-        precondition(view.axis > 0, "OpenCLBackend.argmax: empty axis in view \(view)")
+        require(view.axis > 0, "OpenCLBackend.argmax: empty axis in view \(view)")
         let outputs = view.outer * view.inner
         launch(.reduce, "argmax", dtype: xb.dtype, global: outputs,
                .buffer(xb), .buffer(ib), .int(view.axis), .int(view.inner), .int(outputs))
     }
 
     /// Indices out of range give 0 (a kernel cannot stop the program as the
-    /// CPU backend's precondition does).
+    /// CPU backend's require does).
     public func gather(_ x: DeviceBuffer, indices: DeviceBuffer, out: DeviceBuffer, view: AxisView, indexCount: Int) {
         let xb = cl(x, "gather"), ib = cl(indices, "gather"), ob = cl(out, "gather")
         let n = view.outer * indexCount * view.inner
-        precondition(ib.dtype == .int32 && xb.dtype == ob.dtype && ib.count >= n && ob.count >= n && xb.count >= view.count,
+        require(ib.dtype == .int32 && xb.dtype == ob.dtype && ib.count >= n && ob.count >= n && xb.count >= view.count,
                      "OpenCLBackend.gather: view \(view), \(indexCount) indices, buffers \(xb.count) \(xb.dtype)/\(ib.count) \(ib.dtype)/\(ob.count) \(ob.dtype)")
         let wide = xb.dtype == .float64
         launch(.reduce, wide ? "gather_64" : "gather_32", dtype: wide ? .float64 : .float32, global: n,
@@ -59,7 +59,7 @@ extension OpenCLBackend {
     public func scatterAdd(_ src: DeviceBuffer, indices: DeviceBuffer, out: DeviceBuffer, view: AxisView, indexCount: Int) {
         let sb = cl(src, "scatterAdd"), ib = cl(indices, "scatterAdd"), ob = cl(out, "scatterAdd")
         let n = view.outer * indexCount * view.inner
-        precondition(ib.dtype == .int32 && sb.dtype == ob.dtype && sb.dtype.isFloatingPoint && ib.count >= n
+        require(ib.dtype == .int32 && sb.dtype == ob.dtype && sb.dtype.isFloatingPoint && ib.count >= n
                      && sb.count >= n && ob.count >= view.count,
                      "OpenCLBackend.scatterAdd: view \(view), \(indexCount) indices, buffers \(sb.count) \(sb.dtype)/\(ib.count) \(ib.dtype)/\(ob.count) \(ob.dtype)")
         guard indexCount > 0 else { return }

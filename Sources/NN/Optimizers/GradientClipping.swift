@@ -14,8 +14,8 @@
 ///   no gradients at all, 0.
 @discardableResult
 public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double, normType: Double = 2) -> Tensor {
-    precondition(normType > 0, "clipGradNorm: normType must be positive (or .infinity), got \(normType)")
-    precondition(maxNorm >= 0, "clipGradNorm: maxNorm must be non-negative, got \(maxNorm)")
+    require(normType > 0, "clipGradNorm: normType must be positive (or .infinity), got \(normType)")
+    require(maxNorm >= 0, "clipGradNorm: maxNorm must be non-negative, got \(maxNorm)")
     let withGrads = gradients("clipGradNorm", parameters)
     guard !withGrads.isEmpty else { return Tensor.zeros([]) }
     return withNoGrad {
@@ -43,7 +43,7 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double, normType: D
 /// Clamps every gradient element of `parameters` into [-clipValue,
 /// clipValue] (torch.nn.utils.clip_grad_value_).
 public func clipGradValue(_ parameters: [Parameter], clipValue: Double) {
-    precondition(clipValue >= 0, "clipGradValue: clipValue must be non-negative, got \(clipValue)")
+    require(clipValue >= 0, "clipGradValue: clipValue must be non-negative, got \(clipValue)")
     withNoGrad {
         for entry in gradients("clipGradValue", parameters) {
             entry.value.grad = entry.grad.clamp(min: -clipValue, max: clipValue)
@@ -58,7 +58,7 @@ private func gradients(_ name: String, _ parameters: [Parameter]) -> [(value: Te
         return (p.value, g)
     }
     if let device = list.first?.value.device {
-        precondition(list.allSatisfy { $0.value.device == device },
+        require(list.allSatisfy { $0.value.device == device },
                      "\(name): parameters on different devices (\(Set(list.map { $0.value.device.name }).sorted()))")
     }
     return list

@@ -37,7 +37,7 @@ struct ParameterStates<State> {
     init(_ name: String, _ parameters: [Parameter]) {
         var seen = Set<ObjectIdentifier>()
         for p in parameters {
-            precondition(seen.insert(ObjectIdentifier(p)).inserted,
+            require(seen.insert(ObjectIdentifier(p)).inserted,
                          "\(name): a parameter \(p.shape) appears twice in the parameter list")
         }
         self.parameters = parameters
@@ -68,11 +68,11 @@ struct ParameterStates<State> {
 /// does (a model moved after its optimizer's first step would otherwise
 /// stop deep in the backend).
 func checkStateDevice(_ name: String, _ value: Tensor, _ state: Tensor) {
-    precondition(value.device == state.device,
+    require(value.device == state.device,
                  "\(name): parameter \(value.shape) is on \(value.device) but its optimizer state is on \(state.device); "
                  + "create the optimizer after moving the model")
 }
 
 func checkHyper(_ name: String, _ what: String, _ value: Double, _ ok: Bool) {
-    precondition(ok && !value.isNaN, "\(name): invalid \(what) \(value)")
+    require(ok && !value.isNaN, "\(name): invalid \(what) \(value)")
 }

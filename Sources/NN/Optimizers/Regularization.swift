@@ -20,7 +20,7 @@ public func l2Penalty(_ parameters: [Parameter], lambda: Double) -> Tensor {
 
 private func penalty(_ name: String, _ parameters: [Parameter], _ lambda: Double, _ term: (Tensor) -> Tensor) -> Tensor {
     let weights = parameters.filter(\.trainable)
-    precondition(!weights.isEmpty, "\(name): no trainable parameters given")
+    require(!weights.isEmpty, "\(name): no trainable parameters given")
     let terms = weights.map { term($0.value) }
     return lambda * terms.dropFirst().reduce(terms[0], +)
 }

@@ -26,7 +26,7 @@ public final class SGD: Optimizer {
         checkHyper("SGD", "learning rate", learningRate, learningRate >= 0)
         checkHyper("SGD", "momentum", momentum, momentum >= 0)
         checkHyper("SGD", "weight decay", weightDecay, weightDecay >= 0)
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
+        require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
         hyper = SGDHyperparameters(learningRate: learningRate, momentum: momentum, dampening: dampening,
                                    weightDecay: weightDecay, nesterov: nesterov)
         states = ParameterStates("SGD", parameters)

@@ -37,7 +37,7 @@ public final class StepLR: LRScheduler {
     public private(set) var lastEpoch = 0
 
     public init(_ optimizer: any Optimizer, stepSize: Int, gamma: Double = 0.1) {
-        precondition(stepSize >= 1, "StepLR: stepSize must be at least 1, got \(stepSize)")
+        require(stepSize >= 1, "StepLR: stepSize must be at least 1, got \(stepSize)")
         self.optimizer = optimizer
         self.stepSize = stepSize
         self.gamma = gamma
@@ -82,7 +82,7 @@ public final class CosineAnnealingLR: LRScheduler {
     public private(set) var lastEpoch = 0
 
     public init(_ optimizer: any Optimizer, tMax: Int, etaMin: Double = 0) {
-        precondition(tMax >= 1, "CosineAnnealingLR: tMax must be at least 1, got \(tMax)")
+        require(tMax >= 1, "CosineAnnealingLR: tMax must be at least 1, got \(tMax)")
         self.optimizer = optimizer
         self.tMax = tMax
         self.etaMin = etaMin
@@ -137,8 +137,8 @@ public final class ReduceLROnPlateau {
     public init(_ optimizer: any Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10,
                 threshold: Double = 1e-4, thresholdMode: ThresholdMode = .relative, cooldown: Int = 0,
                 minLearningRate: Double = 0, eps: Double = 1e-8) {
-        precondition(factor < 1 && factor >= 0, "ReduceLROnPlateau: factor must be in [0, 1), got \(factor)")
-        precondition(patience >= 0 && cooldown >= 0, "ReduceLROnPlateau: patience \(patience) and cooldown \(cooldown) must be >= 0")
+        require(factor < 1 && factor >= 0, "ReduceLROnPlateau: factor must be in [0, 1), got \(factor)")
+        require(patience >= 0 && cooldown >= 0, "ReduceLROnPlateau: patience \(patience) and cooldown \(cooldown) must be >= 0")
         self.optimizer = optimizer
         self.mode = mode
         self.factor = factor

@@ -58,7 +58,7 @@ extension Tensor {
         get { node != nil }
         set {
             if newValue {
-                precondition(dtype.isFloatingPoint, "requiresGrad: \(dtype) tensor \(shape) cannot have gradients")
+                require(dtype.isFloatingPoint, "requiresGrad: \(dtype) tensor \(shape) cannot have gradients")
                 if node == nil { node = GradNode(name: "leaf", shape: shape, parents: [], backward: nil) }
             } else {
                 node = nil
@@ -87,9 +87,9 @@ extension Tensor {
     public var grad: Tensor? {
         get { node?.grad }
         nonmutating set {
-            precondition(node?.isLeaf ?? false, "grad: only a leaf that requires grad holds a gradient (\(shape))")
+            require(node?.isLeaf ?? false, "grad: only a leaf that requires grad holds a gradient (\(shape))")
             if let g = newValue {
-                precondition(g.shape == shape, ShapeErrors.mismatch("grad", g.shape, shape, "gradient shape differs from the tensor's"))
+                require(g.shape == shape, ShapeErrors.mismatch("grad", g.shape, shape, "gradient shape differs from the tensor's"))
             }
             node?.grad = newValue
         }
@@ -102,15 +102,15 @@ extension Tensor {
     /// one-element tensor. Gradients accumulate into the leaves' `grad`.
     public func backward(_ gradient: Tensor? = nil) {
         guard let root = node else {
-            preconditionFailure("backward: tensor \(shape) does not require grad (no input had requiresGrad set)")
+            requirementFailed("backward: tensor \(shape) does not require grad (no input had requiresGrad set)")
         }
         let seed: Tensor
         if let gradient {
-            precondition(gradient.shape == shape, ShapeErrors.mismatch("backward", gradient.shape, shape, "gradient shape differs from the output's"))
+            require(gradient.shape == shape, ShapeErrors.mismatch("backward", gradient.shape, shape, "gradient shape differs from the output's"))
             Tensor.checkCompatible("backward", gradient, self)
             seed = gradient.detached()
         } else {
-            precondition(count == 1, "backward: implicit gradient needs a one-element output, got shape \(shape)")
+            require(count == 1, "backward: implicit gradient needs a one-element output, got shape \(shape)")
             seed = Tensor.ones(shape, dtype: dtype, on: device)
         }
         withNoGrad {
@@ -122,11 +122,11 @@ extension Tensor {
                     continue
                 }
                 let inputGrads = backward(g)
-                precondition(inputGrads.count == node.parents.count,
+                require(inputGrads.count == node.parents.count,
                              "backward: \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
                 for (parent, grad) in zip(node.parents, inputGrads) {
                     guard let parent, let grad else { continue }
-                    precondition(grad.shape == parent.shape,
+                    require(grad.shape == parent.shape,
                                  ShapeErrors.mismatch("backward of \(node.name)", grad.shape, parent.shape, "gradient shape differs from the input's"))
                     let key = ObjectIdentifier(parent)
                     grads[key] = grads[key].map { $0 + grad } ?? grad
@@ -166,7 +166,7 @@ extension Tensor {
         let output = withNoGrad { forward(detachedInputs) }.detached()
         return record(name, inputs: inputs, output: output) { g, needs in
             let grads = backward(g, detachedInputs, output)
-            precondition(grads.count == inputs.count, "\(name): backward returned \(grads.count) gradients for \(inputs.count) inputs")
+            require(grads.count == inputs.count, "\(name): backward returned \(grads.count) gradients for \(inputs.count) inputs")
             return zip(grads, needs).map { $1 ? $0 : nil }
         }
     }

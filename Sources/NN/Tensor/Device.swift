@@ -29,7 +29,7 @@ public struct Device: CustomStringConvertible {
                 chosenDefault = device
                 return device
             } catch {
-                preconditionFailure("NN_BACKEND=\(spec): \(error)")
+                requirementFailed("NN_BACKEND=\(spec): \(error)")
             }
         }
         set {

@@ -31,15 +31,15 @@ enum ShapeErrors {
 extension Tensor {
     /// Stops unless `a` and `b` share a device and dtype.
     static func checkCompatible(_ op: String, _ a: Tensor, _ b: Tensor) {
-        precondition(a.device == b.device, ShapeErrors.mixedDevices(op, a, b))
-        precondition(a.dtype == b.dtype, ShapeErrors.mixedDTypes(op, a, b))
+        require(a.device == b.device, ShapeErrors.mixedDevices(op, a, b))
+        require(a.dtype == b.dtype, ShapeErrors.mixedDTypes(op, a, b))
     }
 
     /// `axis` with negative values counted from the end; stops if out of range.
     func normalizedAxis(_ axis: Int, _ op: String, rank: Int? = nil) -> Int {
         let r = rank ?? shape.count
         let a = axis < 0 ? axis + r : axis
-        precondition(a >= 0 && a < r, ShapeErrors.badAxis(op, axis: axis, shape: shape))
+        require(a >= 0 && a < r, ShapeErrors.badAxis(op, axis: axis, shape: shape))
         return a
     }
 }

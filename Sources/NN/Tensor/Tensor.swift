@@ -20,8 +20,8 @@ public struct Tensor {
     /// Wraps an existing buffer. `buffer` must come from `device` and hold at
     /// least `shape`'s element count of `dtype`.
     public init(buffer: DeviceBuffer, shape: [Int], device: Device) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
-        precondition(buffer.count >= shape.reduce(1, *),
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        require(buffer.count >= shape.reduce(1, *),
                      "Tensor: buffer of \(buffer.count) elements is too small for shape \(shape)")
         self.shape = shape
         self.dtype = buffer.dtype
@@ -68,7 +68,7 @@ extension Tensor {
     }
 
     private init<T: HostScalar>(host values: [T], shape: [Int], device: Device) {
-        precondition(shape.reduce(1, *) == values.count,
+        require(shape.reduce(1, *) == values.count,
                      "Tensor: \(values.count) values do not fill shape \(shape)")
         self.init(buffer: device.backend.makeBuffer(values), shape: shape, device: device)
     }
@@ -106,7 +106,7 @@ extension Tensor {
     /// The values as an array of their own element type (waits for the
     /// device; throws any error its queued work raised).
     public func toArray<T: HostScalar>(as type: T.Type) throws -> [T] {
-        precondition(dtype == T.dtype, "toArray: tensor \(shape) is \(dtype), asked for \(T.dtype)")
+        require(dtype == T.dtype, "toArray: tensor \(shape) is \(dtype), asked for \(T.dtype)")
         var values = [T](repeating: .zero, count: count)
         try values.withUnsafeMutableBytes { try backend.download(buffer, offset: 0, into: $0) }
         return values
@@ -123,13 +123,13 @@ extension Tensor {
 
     /// The single value of a one-element tensor.
     public func scalar() throws -> Float {
-        precondition(count == 1, "scalar: tensor of shape \(shape) has \(count) elements, not 1")
+        require(count == 1, "scalar: tensor of shape \(shape) has \(count) elements, not 1")
         return try toArray()[0]
     }
 
     /// The single value as Double (exact for float64 tensors).
     public func scalarDouble() throws -> Double {
-        precondition(count == 1, "scalarDouble: tensor of shape \(shape) has \(count) elements, not 1")
+        require(count == 1, "scalarDouble: tensor of shape \(shape) has \(count) elements, not 1")
         switch dtype {
         case .float64: return try toArray(as: Double.self)[0]
         default: return Double(try scalar())

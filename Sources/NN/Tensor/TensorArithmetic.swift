@@ -5,9 +5,9 @@ extension Tensor {
     /// its operand's shape.
     static func binary(_ op: BinaryOp, _ name: String, _ a: Tensor, _ b: Tensor) -> Tensor {
         checkCompatible(name, a, b)
-        precondition(a.dtype.isFloatingPoint, "\(name): arithmetic needs float tensors, got \(a.dtype)")
+        require(a.dtype.isFloatingPoint, "\(name): arithmetic needs float tensors, got \(a.dtype)")
         guard let layout = BroadcastLayout(a.shape, b.shape), let outShape = BroadcastLayout.outputShape(a.shape, b.shape) else {
-            preconditionFailure(ShapeErrors.notBroadcastable(name, a.shape, b.shape))
+            requirementFailed(ShapeErrors.notBroadcastable(name, a.shape, b.shape))
         }
         let out = a.emptyLike(outShape)
         a.backend.binary(op, a.buffer, b.buffer, out: out.buffer, layout: layout)
@@ -30,7 +30,7 @@ extension Tensor {
     /// op(x) elementwise; the backward hands the backend x, y and the
     /// gradient.
     func unary(_ op: UnaryOp, _ name: String) -> Tensor {
-        precondition(dtype.isFloatingPoint, "\(name): needs a float tensor, got \(dtype) \(shape)")
+        require(dtype.isFloatingPoint, "\(name): needs a float tensor, got \(dtype) \(shape)")
         let out = emptyLike()
         backend.unary(op, buffer, out: out.buffer, count: count)
         let x = self
@@ -46,7 +46,7 @@ extension Tensor {
     func sumToShape(_ target: [Int]) -> Tensor {
         if shape == target { return self }
         let lead = rank - target.count
-        precondition(lead >= 0, ShapeErrors.mismatch("sumToShape", shape, target, "cannot reduce to a higher rank"))
+        require(lead >= 0, ShapeErrors.mismatch("sumToShape", shape, target, "cannot reduce to a higher rank"))
         let axes = (0..<rank).filter { $0 < lead || (target[$0 - lead] == 1 && shape[$0] != 1) }
         return sum(axes: axes, keepDims: true).reshaped(target)
     }

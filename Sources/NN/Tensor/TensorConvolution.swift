@@ -5,21 +5,21 @@ extension Tensor {
     /// [outC, C, kh, kw], plus `bias` [outC].
     public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
                        dilation: (Int, Int) = (1, 1)) -> Tensor {
-        precondition(rank == 4 && weight.rank == 4,
+        require(rank == 4 && weight.rank == 4,
                      ShapeErrors.mismatch("conv2d", shape, weight.shape, "expected input [N, C, H, W] and weight [outC, C, kh, kw]"))
-        precondition(shape[1] == weight.shape[1],
+        require(shape[1] == weight.shape[1],
                      ShapeErrors.mismatch("conv2d", shape, weight.shape, "input channels \(shape[1]) differ from the weight's \(weight.shape[1])"))
         Tensor.checkCompatible("conv2d", self, weight)
         if let bias {
             Tensor.checkCompatible("conv2d", self, bias)
-            precondition(bias.shape == [weight.shape[0]], ShapeErrors.mismatch("conv2d", weight.shape, bias.shape, "bias must be [outC]"))
+            require(bias.shape == [weight.shape[0]], ShapeErrors.mismatch("conv2d", weight.shape, bias.shape, "bias must be [outC]"))
         }
-        precondition(stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
+        require(stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
                      "conv2d: stride \(stride) and dilation \(dilation) must be positive, padding \(padding) non-negative")
         let g = Conv2dGeometry(batch: shape[0], inChannels: shape[1], inHeight: shape[2], inWidth: shape[3],
                                outChannels: weight.shape[0], kernelH: weight.shape[2], kernelW: weight.shape[3],
                                stride: stride, padding: padding, dilation: dilation)
-        precondition(g.outHeight > 0 && g.outWidth > 0,
+        require(g.outHeight > 0 && g.outWidth > 0,
                      ShapeErrors.mismatch("conv2d", shape, weight.shape, "kernel (with dilation \(dilation)) is larger than the padded input"))
         let out = emptyLike(g.outputShape)
         backend.conv2dForward(input: buffer, weight: weight.buffer, bias: bias?.buffer, out: out.buffer, geometry: g)
@@ -43,14 +43,14 @@ extension Tensor {
     }
 
     private func poolGeometry(_ op: String, kernel: (Int, Int), stride: (Int, Int)?, padding: (Int, Int)) -> Pool2dGeometry {
-        precondition(rank == 4, ShapeErrors.badRank(op, shape: shape, expected: "input [N, C, H, W]"))
+        require(rank == 4, ShapeErrors.badRank(op, shape: shape, expected: "input [N, C, H, W]"))
         let g = Pool2dGeometry(batch: shape[0], channels: shape[1], inHeight: shape[2], inWidth: shape[3],
                                kernel: kernel, stride: stride, padding: padding)
-        precondition(g.kernelH > 0 && g.kernelW > 0 && g.strideH > 0 && g.strideW > 0,
+        require(g.kernelH > 0 && g.kernelW > 0 && g.strideH > 0 && g.strideW > 0,
                      "\(op): kernel \(kernel) and stride \(String(describing: stride)) must be positive")
-        precondition(padding.0 >= 0 && padding.1 >= 0 && 2 * padding.0 <= kernel.0 && 2 * padding.1 <= kernel.1,
+        require(padding.0 >= 0 && padding.1 >= 0 && 2 * padding.0 <= kernel.0 && 2 * padding.1 <= kernel.1,
                      "\(op): padding \(padding) must be at most half the kernel \(kernel), as in PyTorch")
-        precondition(g.outHeight > 0 && g.outWidth > 0,
+        require(g.outHeight > 0 && g.outWidth > 0,
                      "\(op): kernel \(kernel) is larger than the padded input \(shape)")
         return g
     }
@@ -91,7 +91,7 @@ extension Tensor {
     /// floor(index · in / out) ..< ceil((index + 1) · in / out). Windows
     /// overlap when `inSize` is not a multiple of `outSize`.
     public static func adaptivePoolWindow(_ index: Int, inSize: Int, outSize: Int) -> Range<Int> {
-        precondition(inSize >= 1 && outSize >= 1 && index >= 0 && index < outSize,
+        require(inSize >= 1 && outSize >= 1 && index >= 0 && index < outSize,
                      "adaptivePoolWindow: index \(index) of \(outSize) outputs over \(inSize) inputs")
         let start = index * inSize / outSize
         let end = ((index + 1) * inSize + outSize - 1) / outSize
@@ -108,9 +108,9 @@ extension Tensor {
     /// plane, with P [out, in] holding 1 / window length inside each
     /// window: two matrix products (autograd and both backends for free).
     public func adaptiveAvgPool2d(outputSize: (Int, Int)) -> Tensor {
-        precondition(rank == 4, ShapeErrors.badRank("adaptiveAvgPool2d", shape: shape, expected: "input [N, C, H, W]"))
-        precondition(outputSize.0 >= 1 && outputSize.1 >= 1, "adaptiveAvgPool2d: output size \(outputSize) must be positive")
-        precondition(shape[2] >= 1 && shape[3] >= 1, "adaptiveAvgPool2d: input \(shape) has an empty plane")
+        require(rank == 4, ShapeErrors.badRank("adaptiveAvgPool2d", shape: shape, expected: "input [N, C, H, W]"))
+        require(outputSize.0 >= 1 && outputSize.1 >= 1, "adaptiveAvgPool2d: output size \(outputSize) must be positive")
+        require(shape[2] >= 1 && shape[3] >= 1, "adaptiveAvgPool2d: input \(shape) has an empty plane")
         if shape[2] % outputSize.0 == 0 && shape[3] % outputSize.1 == 0 {
             return avgPool2d(kernel: (shape[2] / outputSize.0, shape[3] / outputSize.1))
         }
@@ -121,7 +121,7 @@ extension Tensor {
     /// The pooling matrix transposed, [inSize, outSize]: column o holds
     /// 1 / length over output o's window, on this tensor's device and dtype.
     func adaptivePoolMatrix(inSize: Int, outSize: Int) -> Tensor {
-        precondition(dtype.isFloatingPoint, "adaptiveAvgPool2d: needs a float tensor, got \(dtype)")
+        require(dtype.isFloatingPoint, "adaptiveAvgPool2d: needs a float tensor, got \(dtype)")
         var values = [Double](repeating: 0, count: inSize * outSize)
         for o in 0..<outSize {
             let window = Tensor.adaptivePoolWindow(o, inSize: inSize, outSize: outSize)
@@ -134,7 +134,7 @@ extension Tensor {
     /// x · P_W on each row, then P_H on each column, with the transposed
     /// pooling matrices of `adaptivePoolMatrix` ([H, outH] and [W, outW]).
     func adaptiveAvgPool2d(heightMatrix: Tensor, widthMatrix: Tensor) -> Tensor {
-        precondition(rank == 4 && heightMatrix.rank == 2 && widthMatrix.rank == 2
+        require(rank == 4 && heightMatrix.rank == 2 && widthMatrix.rank == 2
                      && heightMatrix.shape[0] == shape[2] && widthMatrix.shape[0] == shape[3],
                      ShapeErrors.mismatch("adaptiveAvgPool2d", shape, heightMatrix.shape + widthMatrix.shape,
                                           "pooling matrices [H, outH] and [W, outW] do not fit the input"))

@@ -4,22 +4,22 @@ extension Tensor {
     /// [b, m, k] x [k, n] -> [b, m, n] (one matrix for the whole batch).
     public func matmul(_ other: Tensor) -> Tensor {
         Tensor.checkCompatible("matmul", self, other)
-        precondition(dtype.isFloatingPoint, "matmul: needs float tensors, got \(dtype)")
+        require(dtype.isFloatingPoint, "matmul: needs float tensors, got \(dtype)")
         switch (rank, other.rank) {
         case (2, 2):
-            precondition(shape[1] == other.shape[0], ShapeErrors.mismatch("matmul", shape, other.shape, "inner dimensions differ"))
+            require(shape[1] == other.shape[0], ShapeErrors.mismatch("matmul", shape, other.shape, "inner dimensions differ"))
             return Tensor.batchedProduct(self, other, batch: 1, m: shape[0], k: shape[1], n: other.shape[1],
                                          outShape: [shape[0], other.shape[1]])
         case (3, 2):
-            precondition(shape[2] == other.shape[0], ShapeErrors.mismatch("matmul", shape, other.shape, "inner dimensions differ"))
+            require(shape[2] == other.shape[0], ShapeErrors.mismatch("matmul", shape, other.shape, "inner dimensions differ"))
             return reshaped([shape[0] * shape[1], shape[2]]).matmul(other).reshaped([shape[0], shape[1], other.shape[1]])
         case (3, 3):
-            precondition(shape[0] == other.shape[0] && shape[2] == other.shape[1],
+            require(shape[0] == other.shape[0] && shape[2] == other.shape[1],
                          ShapeErrors.mismatch("matmul", shape, other.shape, "batch or inner dimensions differ"))
             return Tensor.batchedProduct(self, other, batch: shape[0], m: shape[1], k: shape[2], n: other.shape[2],
                                          outShape: [shape[0], shape[1], other.shape[2]])
         default:
-            preconditionFailure(ShapeErrors.mismatch("matmul", shape, other.shape, "expected ranks (2, 2), (3, 2) or (3, 3)"))
+            requirementFailed(ShapeErrors.mismatch("matmul", shape, other.shape, "expected ranks (2, 2), (3, 2) or (3, 3)"))
         }
     }
 
@@ -61,7 +61,7 @@ extension Tensor {
     /// PyTorch layout costs no copy, forward or backward.
     public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
         Tensor.checkCompatible("linear", self, weight)
-        precondition(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
+        require(rank == 2 && weight.rank == 2 && shape[1] == weight.shape[1],
                      ShapeErrors.mismatch("linear", shape, weight.shape, "expected input [m, in] and weight [out, in]"))
         let (m, k, n) = (shape[0], shape[1], weight.shape[0])
         let x = self
@@ -85,7 +85,7 @@ extension Tensor {
             return [gx, gw]
         }
         guard let bias else { return product }
-        precondition(bias.shape == [n], ShapeErrors.mismatch("linear", weight.shape, bias.shape, "bias must be [out]"))
+        require(bias.shape == [n], ShapeErrors.mismatch("linear", weight.shape, bias.shape, "bias must be [out]"))
         return product + bias
     }
 }

@@ -49,7 +49,7 @@ extension Tensor {
     /// and scales the rest by 1 / (1 - p), so evaluation needs no rescaling.
     /// Outside training (or with p == 0) it is the identity.
     public func dropout(p: Double, training: Bool = true) -> Tensor {
-        precondition(p >= 0 && p <= 1, "dropout: probability \(p) outside [0, 1] for input \(shape)")
+        require(p >= 0 && p <= 1, "dropout: probability \(p) outside [0, 1] for input \(shape)")
         guard training && p > 0 else { return self }
         if p == 1 { return self * 0 }
         let mask = emptyLike(), r = Random.next()

@@ -22,24 +22,24 @@ extension Tensor {
     static func recurrentSequence(_ cell: RecurrentCell, input: Tensor, weightIH: Tensor, weightHH: Tensor,
                                   biasIH: Tensor?, biasHH: Tensor?, h0: Tensor, c0: Tensor?) -> Tensor {
         let op = "recurrentSequence(\(cell))"
-        precondition(input.rank == 3, ShapeErrors.badRank(op, shape: input.shape, expected: "input [T, B, I]"))
+        require(input.rank == 3, ShapeErrors.badRank(op, shape: input.shape, expected: "input [T, B, I]"))
         let (steps, batch, inputSize) = (input.shape[0], input.shape[1], input.shape[2])
         let gateWidth = weightHH.shape.first ?? 0, hidden = gateWidth / cell.gateCount
-        precondition(weightIH.shape == [gateWidth, inputSize] && weightHH.shape == [cell.gateCount * hidden, hidden]
+        require(weightIH.shape == [gateWidth, inputSize] && weightHH.shape == [cell.gateCount * hidden, hidden]
                      && gateWidth == cell.gateCount * hidden,
                      ShapeErrors.mismatch(op, weightIH.shape, weightHH.shape,
                                           "expected weight_ih [\(cell.gateCount)*H, \(inputSize)] and weight_hh [\(cell.gateCount)*H, H]"))
-        precondition((biasIH == nil) == (biasHH == nil), "\(op): pass both biases or neither")
+        require((biasIH == nil) == (biasHH == nil), "\(op): pass both biases or neither")
         for bias in [biasIH, biasHH].compactMap({ $0 }) {
-            precondition(bias.shape == [gateWidth], ShapeErrors.mismatch(op, weightIH.shape, bias.shape, "biases must be [\(gateWidth)]"))
+            require(bias.shape == [gateWidth], ShapeErrors.mismatch(op, weightIH.shape, bias.shape, "biases must be [\(gateWidth)]"))
         }
-        precondition(h0.shape == [batch, hidden], ShapeErrors.mismatch(op, input.shape, h0.shape, "h0 must be [\(batch), \(hidden)]"))
-        precondition(cell.hasCellState == (c0 != nil), "\(op): c0 is needed by LSTM and only by LSTM")
-        if let c0 { precondition(c0.shape == [batch, hidden], ShapeErrors.mismatch(op, input.shape, c0.shape, "c0 must be [\(batch), \(hidden)]")) }
-        precondition(steps >= 1, "\(op): the sequence is empty (input \(input.shape))")
+        require(h0.shape == [batch, hidden], ShapeErrors.mismatch(op, input.shape, h0.shape, "h0 must be [\(batch), \(hidden)]"))
+        require(cell.hasCellState == (c0 != nil), "\(op): c0 is needed by LSTM and only by LSTM")
+        if let c0 { require(c0.shape == [batch, hidden], ShapeErrors.mismatch(op, input.shape, c0.shape, "c0 must be [\(batch), \(hidden)]")) }
+        require(steps >= 1, "\(op): the sequence is empty (input \(input.shape))")
         let operands = [input, weightIH, weightHH, h0] + [biasIH, biasHH, c0].compactMap { $0 }
         for t in operands { Tensor.checkCompatible(op, input, t) }
-        precondition(input.dtype.isFloatingPoint, "\(op): needs float tensors, got \(input.dtype)")
+        require(input.dtype.isFloatingPoint, "\(op): needs float tensors, got \(input.dtype)")
 
         let backend = input.backend
         let rows = steps * batch, block = batch * hidden

@@ -11,7 +11,7 @@ extension Tensor {
 
     /// The sum over `axes` (all axes when empty, as PyTorch's sum(dim=[])).
     public func sum(axes: [Int], keepDims: Bool = false) -> Tensor {
-        precondition(dtype.isFloatingPoint, "sum: needs a float tensor, got \(dtype) \(shape)")
+        require(dtype.isFloatingPoint, "sum: needs a float tensor, got \(dtype) \(shape)")
         let reduced = axes.isEmpty ? Set(0..<rank) : Set(axes.map { normalizedAxis($0, "sum") })
         let kept = (0..<rank).map { reduced.contains($0) ? 1 : shape[$0] }
         // Runs of adjacent reduced axes become one axis, so each run is a
@@ -53,7 +53,7 @@ extension Tensor {
     /// Indices (int32) of the maxima along `axis` (first wins on ties).
     public func argmax(axis: Int, keepDims: Bool = false) -> Tensor {
         let a = normalizedAxis(axis, "argmax")
-        precondition(dtype.isFloatingPoint && shape[a] > 0, "argmax: needs a non-empty float axis, got \(dtype) \(shape)")
+        require(dtype.isFloatingPoint && shape[a] > 0, "argmax: needs a non-empty float axis, got \(dtype) \(shape)")
         var outShape = shape
         if keepDims { outShape[a] = 1 } else { outShape.remove(at: a) }
         let indices = emptyLike(outShape, dtype: .int32)
@@ -96,10 +96,10 @@ extension Tensor {
     /// `indices` (int32) has this tensor's shape except along `axis`.
     public func gather(axis: Int, indices: Tensor) -> Tensor {
         let a = normalizedAxis(axis, "gather")
-        precondition(indices.dtype == .int32 && indices.rank == rank
+        require(indices.dtype == .int32 && indices.rank == rank
                      && (0..<rank).allSatisfy { $0 == a || indices.shape[$0] == shape[$0] },
                      ShapeErrors.mismatch("gather", shape, indices.shape, "indices must be int32 and match off axis \(axis)"))
-        precondition(indices.device == device, ShapeErrors.mixedDevices("gather", self, indices))
+        require(indices.device == device, ShapeErrors.mixedDevices("gather", self, indices))
         let view = AxisView(shape: shape, axis: a), n = indices.shape[a]
         let out = emptyLike(indices.shape)
         backend.gather(buffer, indices: indices.buffer, out: out.buffer, view: view, indexCount: n)

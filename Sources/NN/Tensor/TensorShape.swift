@@ -7,11 +7,11 @@ extension Tensor {
         var resolved = newShape
         if let hole = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != hole }.map(\.element).reduce(1, *)
-            precondition(newShape.filter { $0 == -1 }.count == 1 && known > 0 && count % known == 0,
+            require(newShape.filter { $0 == -1 }.count == 1 && known > 0 && count % known == 0,
                          ShapeErrors.mismatch("reshape", shape, newShape, "cannot infer the -1 dimension"))
             resolved[hole] = count / known
         }
-        precondition(resolved.allSatisfy { $0 >= 0 } && resolved.reduce(1, *) == count,
+        require(resolved.allSatisfy { $0 >= 0 } && resolved.reduce(1, *) == count,
                      ShapeErrors.mismatch("reshape", shape, newShape, "element counts differ"))
         if resolved == shape { return self }
         let view = Tensor(buffer: buffer, shape: resolved, device: device)
@@ -23,7 +23,7 @@ extension Tensor {
     public func flattened(startAxis: Int = 0, endAxis: Int = -1) -> Tensor {
         if rank == 0 { return reshaped([1]) }
         let s = normalizedAxis(startAxis, "flatten"), e = normalizedAxis(endAxis, "flatten")
-        precondition(s <= e, "flatten: startAxis \(startAxis) after endAxis \(endAxis) for shape \(shape)")
+        require(s <= e, "flatten: startAxis \(startAxis) after endAxis \(endAxis) for shape \(shape)")
         return reshaped(Array(shape[..<s]) + [shape[s...e].reduce(1, *)] + Array(shape[(e + 1)...]))
     }
 
@@ -39,7 +39,7 @@ extension Tensor {
     public func squeezed(axis: Int? = nil) -> Tensor {
         if let axis {
             let a = normalizedAxis(axis, "squeeze")
-            precondition(shape[a] == 1, "squeeze: axis \(axis) of shape \(shape) has size \(shape[a]), not 1")
+            require(shape[a] == 1, "squeeze: axis \(axis) of shape \(shape) has size \(shape[a]), not 1")
             var s = shape
             s.remove(at: a)
             return reshaped(s)
@@ -50,7 +50,7 @@ extension Tensor {
     /// Axes reordered: output axis i is input axis `axes[i]`.
     public func permuted(_ axes: [Int]) -> Tensor {
         let perm = axes.map { normalizedAxis($0, "permute") }
-        precondition(perm.count == rank && Set(perm).count == rank,
+        require(perm.count == rank && Set(perm).count == rank,
                      "permute: \(axes) is not a permutation of the axes of shape \(shape)")
         if perm == Array(0..<rank) { return self }
         let out = emptyLike(perm.map { shape[$0] })
@@ -62,7 +62,7 @@ extension Tensor {
 
     /// Swaps two axes (the last two by default: the matrix transpose).
     public func transposed(_ axis0: Int = -2, _ axis1: Int = -1) -> Tensor {
-        precondition(rank >= 2, ShapeErrors.badRank("transpose", shape: shape, expected: "rank >= 2"))
+        require(rank >= 2, ShapeErrors.badRank("transpose", shape: shape, expected: "rank >= 2"))
         var perm = Array(0..<rank)
         perm.swapAt(normalizedAxis(axis0, "transpose"), normalizedAxis(axis1, "transpose"))
         return permuted(perm)
@@ -70,14 +70,14 @@ extension Tensor {
 
     /// The matrix transpose of a rank-2 tensor.
     public var T: Tensor {
-        precondition(rank == 2, ShapeErrors.badRank("T", shape: shape, expected: "a matrix (rank 2)"))
+        require(rank == 2, ShapeErrors.badRank("T", shape: shape, expected: "a matrix (rank 2)"))
         return transposed()
     }
 
     /// Elements `range` along `axis` (PyTorch's narrow / x[..., a:b, ...]).
     public func slice(axis: Int, _ range: Range<Int>) -> Tensor {
         let a = normalizedAxis(axis, "slice")
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[a],
+        require(range.lowerBound >= 0 && range.upperBound <= shape[a],
                      "slice: range \(range) out of bounds for axis \(axis) of shape \(shape)")
         var starts = [Int](repeating: 0, count: rank), sizes = shape
         starts[a] = range.lowerBound
@@ -94,12 +94,12 @@ extension Tensor {
 
     /// Tensors joined along `axis`; all other dimensions must agree.
     public static func concatenate(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
-        precondition(!tensors.isEmpty, "concatenate: no tensors")
+        require(!tensors.isEmpty, "concatenate: no tensors")
         let first = tensors[0]
         let a = first.normalizedAxis(axis, "concatenate")
         for t in tensors.dropFirst() {
             checkCompatible("concatenate", first, t)
-            precondition(t.rank == first.rank && (0..<t.rank).allSatisfy { $0 == a || t.shape[$0] == first.shape[$0] },
+            require(t.rank == first.rank && (0..<t.rank).allSatisfy { $0 == a || t.shape[$0] == first.shape[$0] },
                          ShapeErrors.mismatch("concatenate", first.shape, t.shape, "shapes differ off axis \(axis)"))
         }
         var outShape = first.shape
@@ -119,7 +119,7 @@ extension Tensor {
     /// This tensor repeated along broadcast axes to `target`.
     public func broadcast(to target: [Int]) -> Tensor {
         guard BroadcastLayout.outputShape(shape, target) == target else {
-            preconditionFailure(ShapeErrors.notBroadcastable("broadcast", shape, target))
+            requirementFailed(ShapeErrors.notBroadcastable("broadcast", shape, target))
         }
         if shape == target { return self }
         let lead = target.count - rank
@@ -153,7 +153,7 @@ extension Tensor {
         let source = device
         return Tensor.record("to(device)", inputs: [self], output: out) { g, _ in
             // A failed transfer during backward has no caller to throw to.
-            do { return [try g.to(source)] } catch { preconditionFailure("backward of to(device): \(error)") }
+            do { return [try g.to(source)] } catch { requirementFailed("backward of to(device): \(error)") }
         }
     }
 }

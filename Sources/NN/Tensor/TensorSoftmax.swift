@@ -5,7 +5,7 @@ extension Tensor {
 
     private func softmaxFamily(axis: Int, log: Bool) -> Tensor {
         let name = log ? "logSoftmax" : "softmax"
-        precondition(dtype.isFloatingPoint, "\(name): needs a float tensor, got \(dtype) \(shape)")
+        require(dtype.isFloatingPoint, "\(name): needs a float tensor, got \(dtype) \(shape)")
         let view = AxisView(shape: shape, axis: normalizedAxis(axis, name))
         let y = emptyLike()
         backend.softmax(buffer, out: y.buffer, view: view, log: log)
@@ -21,11 +21,11 @@ extension Tensor {
     /// (log-softmax inside). Returns the [rows] losses; take `.mean()` for
     /// PyTorch's default reduction. Differentiable with respect to `logits`.
     public static func softmaxCrossEntropy(logits: Tensor, labels: Tensor, labelSmoothing: Double = 0) -> Tensor {
-        precondition(logits.rank == 2, ShapeErrors.badRank("softmaxCrossEntropy", shape: logits.shape, expected: "logits [rows, classes]"))
-        precondition(labels.dtype == .int32 && labels.shape == [logits.shape[0]],
+        require(logits.rank == 2, ShapeErrors.badRank("softmaxCrossEntropy", shape: logits.shape, expected: "logits [rows, classes]"))
+        require(labels.dtype == .int32 && labels.shape == [logits.shape[0]],
                      ShapeErrors.mismatch("softmaxCrossEntropy", logits.shape, labels.shape, "labels must be int32 [rows]"))
-        precondition(labels.device == logits.device, ShapeErrors.mixedDevices("softmaxCrossEntropy", logits, labels))
-        precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "softmaxCrossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
+        require(labels.device == logits.device, ShapeErrors.mixedDevices("softmaxCrossEntropy", logits, labels))
+        require(labelSmoothing >= 0 && labelSmoothing <= 1, "softmaxCrossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
         let rows = logits.shape[0], classes = logits.shape[1]
         let losses = logits.emptyLike([rows]), probs = logits.emptyLike()
         logits.backend.softmaxCrossEntropy(logits: logits.buffer, labels: labels.buffer, losses: losses.buffer,

@@ -37,8 +37,8 @@ extension Tensor {
     public func rmspropStep(squareAvg: Tensor, gradAvg: Tensor?, momentumBuffer: Tensor?, hyper: RMSpropHyperparameters) {
         let g = gradForUpdate("rmspropStep")
         checkState("rmspropStep", squareAvg)
-        precondition(!hyper.centered || gradAvg != nil, "rmspropStep: centered RMSprop needs gradAvg")
-        precondition(hyper.momentum == 0 || momentumBuffer != nil, "rmspropStep: momentum \(hyper.momentum) needs momentumBuffer")
+        require(!hyper.centered || gradAvg != nil, "rmspropStep: centered RMSprop needs gradAvg")
+        require(hyper.momentum == 0 || momentumBuffer != nil, "rmspropStep: momentum \(hyper.momentum) needs momentumBuffer")
         if let gradAvg { checkState("rmspropStep", gradAvg) }
         if let momentumBuffer { checkState("rmspropStep", momentumBuffer) }
         backend.rmspropStep(param: buffer, grad: g.buffer, squareAvg: squareAvg.buffer, gradAvg: gradAvg?.buffer,
@@ -46,12 +46,12 @@ extension Tensor {
     }
 
     private func gradForUpdate(_ op: String) -> Tensor {
-        guard let g = grad else { preconditionFailure("\(op): parameter \(shape) has no gradient (call backward first)") }
+        guard let g = grad else { requirementFailed("\(op): parameter \(shape) has no gradient (call backward first)") }
         return g
     }
 
     private func checkState(_ op: String, _ state: Tensor) {
         Tensor.checkCompatible(op, self, state)
-        precondition(state.shape == shape, ShapeErrors.mismatch(op, shape, state.shape, "optimizer state must match the parameter"))
+        require(state.shape == shape, ShapeErrors.mismatch(op, shape, state.shape, "optimizer state must match the parameter"))
     }
 }

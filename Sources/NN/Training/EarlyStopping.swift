@@ -13,7 +13,7 @@ public final class EarlyStopping {
     private var bestState: [String: Tensor] = [:]
 
     public init(patience: Int, minDelta: Double = 0, mode: Mode = .min) {
-        precondition(patience >= 0, "EarlyStopping: patience \(patience) must be >= 0")
+        require(patience >= 0, "EarlyStopping: patience \(patience) must be >= 0")
         self.patience = patience
         self.minDelta = minDelta
         self.mode = mode
