@@ -22,11 +22,7 @@ func download<T: HostScalar>(_ buffer: DeviceBuffer, as type: T.Type) throws -> 
 
 /// Downloads a float32 or float64 buffer as [Double].
 func downloadDoubles(_ buffer: DeviceBuffer) throws -> [Double] {
-    switch buffer.dtype {
-    case .float32: return try testBackend.download(buffer, as: Float.self).map(Double.init)
-    case .float64: return try testBackend.download(buffer, as: Double.self)
-    case .int32: return try testBackend.download(buffer, as: Int32.self).map(Double.init)
-    }
+    try downloadAsDoubles(testBackend, buffer)
 }
 
 /// A buffer of `dtype` holding `values` (rounded to the dtype).

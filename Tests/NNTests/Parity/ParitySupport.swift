@@ -65,9 +65,6 @@ extension ParityDevices {
         }
         return scale
     }()
-
-    /// `standard`, or `small` where the suite runs at simulator sizes.
-    static func sized<T>(standard: T, small: T) -> T { scale == .small ? small : standard }
 }
 
 /// Runs `cases` on every OpenCL device against the CPU backend (GEMM cases
