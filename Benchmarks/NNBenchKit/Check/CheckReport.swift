@@ -4,7 +4,7 @@ import Foundation
 /// its worst error, then every failing case in full.
 public enum CheckReport {
     public static func render(_ summaries: [CheckSummary], device: String) -> String {
-        var table = TextTable(header: ["op", "result", "cases", "worst error", "of tolerance", "tolerance"], leftAligned: 2)
+        var table = TextTable(header: ["op", "result", "runs", "worst error", "of tolerance", "tolerance"], leftAligned: 2)
         for s in summaries {
             let result = s.passed ? (s.skipped == s.cases ? "skipped" : "pass") : "FAIL"
             let cases = s.skipped > 0 ? "\(s.cases - s.skipped) (+\(s.skipped) skipped)" : "\(s.cases)"
@@ -13,7 +13,7 @@ public enum CheckReport {
         }
         let failed = summaries.flatMap(\.failed)
         let total = summaries.reduce(0) { $0 + $1.cases - $1.skipped }
-        var lines = ["\(device): \(failed.isEmpty ? "pass" : "FAIL"), \(total - failed.count) of \(total) cases agree with the CPU backend",
+        var lines = ["\(device): \(failed.isEmpty ? "pass" : "FAIL"), \(total - failed.count) of \(total) runs agree with the CPU backend (a case runs once per GEMM variant)",
                      "", table.render()]
         if !failed.isEmpty {
             lines += ["", "failures:"] + failed.map { "  \(caseName($0)): \($0.message ?? "no result")" }

@@ -87,7 +87,7 @@ final class BackendCheckTests: XCTestCase {
         XCTAssertEqual(summary.failed.count, 1)
         XCTAssertEqual(try XCTUnwrap(summary.worst?.agreement).error, 2)
         let text = CheckReport.render(summaries, device: "test device")
-        XCTAssert(text.hasPrefix("test device: FAIL, 1 of 2 cases agree with the CPU backend"), text)
+        XCTAssert(text.hasPrefix("test device: FAIL, 1 of 2 runs agree with the CPU backend"), text)
         XCTAssert(text.contains("probe n=2: output 0: element 1 is 3.0, expected 1.0"), text)
         XCTAssert(text.contains("400%"), "usage of the worst case: 2 / 0.5\n\(text)")
     }
