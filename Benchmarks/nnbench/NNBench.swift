@@ -11,7 +11,7 @@ struct NNBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnbench",
         abstract: "Compare the CPU backend, OpenCL devices and raw OpenBLAS on GEMM, convolution, RNN, elementwise, softmax and training steps.",
-        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Compare.self])
+        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Profile.self, Compare.self])
 }
 
 /// Prints a line on stderr (progress, warnings).
@@ -162,6 +162,40 @@ struct Run: ParsableCommand {
         }
     }
 }
+
+struct Profile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time each OpenCL kernel of a training step (the train suite's models) from the queue's profiling events.",
+        discussion: "Sets NN_PROFILE_KERNELS=1 for its own backends; the wall time includes the host's launch overhead.")
+
+    @Option(name: .long, help: ArgumentHelp("OpenCL devices, comma-separated (default: every OpenCL device).", valueName: "list"))
+    var devices: String?
+
+    @Option(name: .long, help: ArgumentHelp("mlp, lenet or lstm (default: all three).", valueName: "model"))
+    var model: KernelProfileReport.Model?
+
+    @Option(name: .long, help: ArgumentHelp("Profiled steps after three warm-up steps.", valueName: "N"))
+    var steps = 20
+
+    @Flag(name: .long, help: "One row per kernel and global range (which layer or shape each launch served).")
+    var byRange = false
+
+    func run() throws {
+        setenv("NN_PROFILE_KERNELS", "1", 1)
+        let targets = try devices.map { try DeviceSelection.targets($0.split(separator: ",").map(String.init)) }
+            ?? DeviceSelection.allTargets().filter { $0.label != "cpu" }
+        guard !targets.isEmpty else {
+            throw CommandFailure(message: "no OpenCL device to profile; found: \(DeviceSelection.availableList())")
+        }
+        for target in targets {
+            for model in model.map({ [$0] }) ?? KernelProfileReport.Model.allCases {
+                print(try KernelProfileReport.run(model: model, target: target, steps: steps, byRange: byRange))
+            }
+        }
+    }
+}
+
+extension KernelProfileReport.Model: ExpressibleByArgument {}
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(

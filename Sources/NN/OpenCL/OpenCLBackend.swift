@@ -38,9 +38,17 @@ public final class OpenCLBackend: Backend {
         set { lock.lock(); defer { lock.unlock() }; overrideConfig = newValue }
     }
     private var overrideConfig: GEMMConfig?
+    /// Work-items per automatic work-group (see `automaticLocalSize`);
+    /// NN_GROUP_SIZE overrides it for experiments (0: the driver chooses).
+    let groupTarget = ProcessInfo.processInfo.environment["NN_GROUP_SIZE"].flatMap { Int($0) }.map { max(0, $0) } ?? 256
+    /// Per-kernel device times when the queue profiles (nil otherwise).
+    let profile: OpenCLKernelProfile?
 
-    /// A backend on `device` (see `OpenCLDevices.all()`).
-    public init(device: OpenCLDeviceInfo, cache: Bool = true) throws {
+    /// A backend on `device` (see `OpenCLDevices.all()`). With
+    /// `profileKernels` (default: NN_PROFILE_KERNELS=1) the queue records
+    /// each kernel's device time for `kernelProfile()`, at the cost of an
+    /// event per launch.
+    public init(device: OpenCLDeviceInfo, cache: Bool = true, profileKernels: Bool = OpenCLBackend.profilingRequested) throws {
         info = device
         tuneMode = try GEMMTuneMode.fromEnvironment()
         var status: cl_int = 0
@@ -48,12 +56,14 @@ public final class OpenCLBackend: Backend {
         guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
             throw OpenCLError.call(operation: "clCreateContext(\(device.name))", code: status)
         }
-        guard let queue = clCreateCommandQueue(context, device.deviceID, 0, &status), status == CL_SUCCESS else {
+        let properties = profileKernels ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
+        guard let queue = clCreateCommandQueue(context, device.deviceID, properties, &status), status == CL_SUCCESS else {
             clReleaseContext(context)
             throw OpenCLError.call(operation: "clCreateCommandQueue(\(device.name))", code: status)
         }
         self.context = context
         self.queue = queue
+        profile = profileKernels ? OpenCLKernelProfile() : nil
         programs = OpenCLPrograms(context: context, device: device, cache: cache ? OpenCLBinaryCache.fromEnvironment(for: device) : nil)
     }
 
@@ -189,8 +199,10 @@ public final class OpenCLBackend: Backend {
         defer { lock.unlock() }
         let size = s.dtype.byteSize
         do {
-            try check(clEnqueueCopyBuffer(queue, try s.mem(), try d.mem(), srcOffset * size, dstOffset * size, count * size,
-                                          0, nil, nil), "clEnqueueCopyBuffer on \(info.name)")
+            let (sm, dm) = (try s.mem(), try d.mem())
+            try check(enqueueCommand("(copy)", range: [count]) {
+                clEnqueueCopyBuffer(queue, sm, dm, srcOffset * size, dstOffset * size, count * size, 0, nil, $0)
+            }, "clEnqueueCopyBuffer on \(info.name)")
         } catch {
             record(error)
         }
@@ -206,8 +218,10 @@ public final class OpenCLBackend: Backend {
             var p = pattern
             let size = MemoryLayout<T>.size
             do {
-                try check(clEnqueueFillBuffer(queue, try b.mem(), &p, size, offset * size, count * size, 0, nil, nil),
-                          "clEnqueueFillBuffer on \(info.name)")
+                let mem = try b.mem()
+                try check(enqueueCommand("(fill)", range: [count]) {
+                    clEnqueueFillBuffer(queue, mem, &p, size, offset * size, count * size, 0, nil, $0)
+                }, "clEnqueueFillBuffer on \(info.name)")
             } catch {
                 record(error)
             }

@@ -17,8 +17,8 @@ enum KernelArgument {
 
 extension OpenCLBackend {
     /// Enqueues kernel `name` of `family` built for `dtype` over a 1-D range
-    /// of `global` work-items (rounded up to the local size; kernels check
-    /// their bounds).
+    /// of `global` work-items (rounded up to the local size, given or
+    /// automatic; kernels check their bounds).
     func launch(_ family: KernelFamily, _ name: String, dtype: DType, global: Int, local: Int? = nil,
                 _ arguments: KernelArgument...) {
         launch(family, name, dtype: dtype, global: [global], local: local.map { [$0] }, arguments)
@@ -39,22 +39,49 @@ extension OpenCLBackend {
             for (index, argument) in arguments.enumerated() {
                 try setArgument(kernel, index, argument, dtype: dtype, name: name)
             }
+            let local = local ?? (groupTarget == 0 ? nil : automaticLocalSize(global, limit: programs.maxWorkGroupSize(kernel)))
             var globalSize = global
             if let local {
                 for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
             }
-            let status: cl_int = globalSize.withUnsafeBufferPointer { g in
-                if let local {
+            let status = try enqueueCommand(name, range: global) { event in
+                globalSize.withUnsafeBufferPointer { g in
+                    guard let local else {
+                        return clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, nil, 0, nil, event)
+                    }
                     return local.withUnsafeBufferPointer { l in
-                        clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, l.baseAddress, 0, nil, nil)
+                        clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, l.baseAddress, 0, nil, event)
                     }
                 }
-                return clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, nil, 0, nil, nil)
             }
             try check(status, "clEnqueueNDRangeKernel(\(name), global \(globalSize), local \(local.map { "\($0)" } ?? "auto"))")
         } catch {
             record(error)
         }
+    }
+
+    /// The work-group shape for a launch that names none. Drivers left to
+    /// choose pick a divisor of the global size: PoCL runs a prime count of
+    /// work-items as one-item groups, and a (10, 10, 9600) im2col range as
+    /// 9600 groups of 10 or fewer, paying its per-group cost each time.
+    /// Instead: up to `groupTarget` items, filling dimension 0 first and the
+    /// others with a divisor when one is at least half the room left (the
+    /// global size is rounded up to it; every kernel checks its bounds).
+    func automaticLocalSize(_ global: [Int], limit: Int) -> [Int] {
+        // Small ranges (a GEMM's blocks) still get four groups per compute
+        // unit, so every core has work.
+        let spread = global.reduce(1, *) / (4 * max(1, info.computeUnits))
+        var room = max(1, min(limit, groupTarget, spread))
+        var local: [Int] = []
+        for (d, size) in global.enumerated() {
+            var l = min(size, room)
+            if d > 0 && size > room, let divisor = (max(1, room / 2)...room).reversed().first(where: { size % $0 == 0 }) {
+                l = divisor
+            }
+            local.append(l)
+            room = max(1, room / l)
+        }
+        return local
     }
 
     private func setArgument(_ kernel: cl_kernel, _ index: Int, _ argument: KernelArgument, dtype: DType, name: String) throws {

@@ -43,6 +43,8 @@ final class OpenCLPrograms {
     private let cache: OpenCLBinaryCache?
     private var programs: [String: cl_program] = [:]
     private var kernels: [String: cl_kernel] = [:]
+    /// CL_KERNEL_WORK_GROUP_SIZE of each kernel asked about.
+    private var groupLimits: [cl_kernel: Int] = [:]
     /// Programs compiled from source / loaded from the binary cache in this
     /// process (the parity suite fails a run that compiled nothing).
     private(set) var compiledFromSource = 0
@@ -100,10 +102,13 @@ final class OpenCLPrograms {
 
     /// Work-items per group the kernel can run with on this device.
     func maxWorkGroupSize(_ kernel: cl_kernel) -> Int {
+        if let limit = groupLimits[kernel] { return limit }
         var size = 0
         let status = clGetKernelWorkGroupInfo(kernel, device.deviceID, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
                                               MemoryLayout<Int>.size, &size, nil)
-        return status == CL_SUCCESS ? size : device.maxWorkGroupSize
+        let limit = status == CL_SUCCESS && size > 0 ? size : device.maxWorkGroupSize
+        groupLimits[kernel] = limit
+        return limit
     }
 
     private func buildProgram(_ family: KernelFamily, _ dtype: DType, defines: String, key: String) throws -> cl_program {
