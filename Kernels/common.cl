@@ -11,5 +11,35 @@
 // them into private arrays to index them.
 #define UNPACK8(v, a) int a[8] = {(v).s0, (v).s1, (v).s2, (v).s3, (v).s4, (v).s5, (v).s6, (v).s7}
 
+// Walks of up to 8 axes run over a 3-D range: (innermost axis, the one
+// before it, every other axis flattened). The host passes the axes
+// innermost first, unused lanes with size 1 and stride 0, so the lanes are
+// read by name: a private array indexed at run time lives on the stack and
+// keeps CPU compilers (PoCL) from vectorizing across work-items. Only the
+// flattened axes divide (integer division is a scalar loop on CPUs), with
+// quotients shared by a whole row of work-items. Gives the dense index of
+// the element and its offsets under two stride sets; false outside the walk
+// (the range is rounded up).
+#define WALK_AXIS(lane) \
+    if (rank > lane) { \
+        const int k = rest % shape.s##lane; \
+        rest /= shape.s##lane; \
+        a += k * s1.s##lane; \
+        b += k * s2.s##lane; \
+    }
+
+inline bool walk_offsets(const int rank, const int8 shape, const int8 s1, const int8 s2, int* dense, int* o1, int* o2) {
+    const int i0 = get_global_id(0), i1 = get_global_id(1);
+    int rest = get_global_id(2);
+    const int outer = shape.s2 * shape.s3 * shape.s4 * shape.s5 * shape.s6 * shape.s7;
+    if (i0 >= shape.s0 || i1 >= shape.s1 || rest >= outer) return false;
+    *dense = (rest * shape.s1 + i1) * shape.s0 + i0;
+    int a = i0 * s1.s0 + i1 * s1.s1, b = i0 * s2.s0 + i1 * s2.s1;
+    WALK_AXIS(2) WALK_AXIS(3) WALK_AXIS(4) WALK_AXIS(5) WALK_AXIS(6) WALK_AXIS(7)
+    *o1 = a;
+    *o2 = b;
+    return true;
+}
+
 // The logistic function (elementwise sigmoid, recurrent gates).
 inline T sigmoid_of(const T x) { return (T)1 / ((T)1 + exp(-x)); }

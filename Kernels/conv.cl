@@ -10,25 +10,53 @@
                  const int outH, const int outW
 
 // col[(c, i, j), (n, oh, ow)] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
-// (0 outside the image). With `transposed`, col is stored [(n, oh, ow), (c, i, j)],
-// which the filter gradient's GEMM reads without a transposed operand.
-// Range (outW, outH, N * patch): output pixels along the first two
-// dimensions, so a work-item divides only to split (n, c, i, j), and
-// neighbouring work-items write neighbouring columns.
-kernel void im2col(global const T* restrict x, global T* restrict col, const int transposed, GEOMETRY) {
-    const int ow = get_global_id(0), oh = get_global_id(1), z = get_global_id(2);
+// (0 outside the image). One work-item per column-matrix row segment
+// (n, c, i, j, oh), looping over ow: its divisions (integer division is a
+// scalar loop on CPU devices) are paid once per outW elements, and it
+// writes outW neighbouring floats. Range (outH, patch, N).
+kernel void im2col(global const T* restrict x, global T* restrict col, GEOMETRY) {
+    const int oh = get_global_id(0), row = get_global_id(1), n = get_global_id(2);
     const int patch = C * kh * kw;
-    if (ow >= outW || oh >= outH || z >= N * patch) return;
-    const int n = z / patch, row = z % patch;
+    if (oh >= outH || row >= patch || n >= N) return;
     const int j = row % kw, i = (row / kw) % kh, c = row / (kw * kh);
-    const int column = (n * outH + oh) * outW + ow, columns = N * outH * outW;
-    const int h = oh * sh - ph + i * dh, w = ow * sw - pw + j * dw;
-    const T value = (h >= 0 && h < H && w >= 0 && w < W) ? x[((n * C + c) * H + h) * W + w] : (T)0;
-    col[transposed ? column * patch + row : row * columns + column] = value;
+    const int h = oh * sh - ph + i * dh;
+    global T* dst = col + (long)row * (N * outH * outW) + (n * outH + oh) * outW;
+    if (h < 0 || h >= H) {
+        for (int ow = 0; ow < outW; ++ow) dst[ow] = (T)0;
+        return;
+    }
+    global const T* src = x + ((n * C + c) * H + h) * W;
+    for (int ow = 0; ow < outW; ++ow) {
+        const int w = ow * sw - pw + j * dw;
+        dst[ow] = (w >= 0 && w < W) ? src[w] : (T)0;
+    }
+}
+
+// The same matrix stored transposed, colT[(n, oh, ow), (c, i, j)], which the
+// filter gradient's GEMM reads without a transposed operand. One work-item
+// per output pixel, writing its patch-long row in order. Range (outW, outH,
+// N).
+kernel void im2col_transposed(global const T* restrict x, global T* restrict colT, GEOMETRY) {
+    const int ow = get_global_id(0), oh = get_global_id(1), n = get_global_id(2);
+    if (ow >= outW || oh >= outH || n >= N) return;
+    global T* dst = colT + (long)((n * outH + oh) * outW + ow) * (C * kh * kw);
+    const int h0 = oh * sh - ph, w0 = ow * sw - pw;
+    for (int c = 0; c < C; ++c) {
+        global const T* plane = x + (n * C + c) * H * W;
+        for (int i = 0; i < kh; ++i) {
+            const int h = h0 + i * dh;
+            const bool rowInside = h >= 0 && h < H;
+            for (int j = 0; j < kw; ++j) {
+                const int w = w0 + j * dw;
+                *dst++ = (rowInside && w >= 0 && w < W) ? plane[h * W + w] : (T)0;
+            }
+        }
+    }
 }
 
 // The adjoint of im2col: each input pixel sums the column entries that read
 // it (a gather, so no atomics and a deterministic order). Range (W, H, N * C).
+// Stride 1 (the common case) skips the divisions by the stride.
 kernel void col2im(global const T* restrict col, global T* restrict x, GEOMETRY) {
     const int w = get_global_id(0), h = get_global_id(1), z = get_global_id(2);
     if (w >= W || h >= H || z >= N * C) return;
@@ -37,15 +65,16 @@ kernel void col2im(global const T* restrict col, global T* restrict x, GEOMETRY)
     T sum = (T)0;
     for (int i = 0; i < kh; ++i) {
         const int hh = h + ph - i * dh;
-        if (hh < 0 || hh % sh != 0) continue;
-        const int oh = hh / sh;
+        if (hh < 0 || (sh != 1 && hh % sh != 0)) continue;
+        const int oh = sh == 1 ? hh : hh / sh;
         if (oh >= outH) continue;
+        global const T* rowStart = col + ((c * kh + i) * kw) * columns + (n * outH + oh) * outW;
         for (int j = 0; j < kw; ++j) {
             const int ww = w + pw - j * dw;
-            if (ww < 0 || ww % sw != 0) continue;
-            const int ow = ww / sw;
+            if (ww < 0 || (sw != 1 && ww % sw != 0)) continue;
+            const int ow = sw == 1 ? ww : ww / sw;
             if (ow >= outW) continue;
-            sum += col[((c * kh + i) * kw + j) * columns + (n * outH + oh) * outW + ow];
+            sum += rowStart[j * columns + ow];
         }
     }
     x[e] = sum;

@@ -59,30 +59,14 @@ UNARY_BACKWARD(power, p0 == (T)0 ? (T)0 : g * p0 * pow(x, p0 - (T)1))
 UNARY_BACKWARD(clamp, x >= p0 && x <= p1 ? g : (T)0)
 UNARY_BACKWARD(sign, (T)0)
 
-// Offsets of output element i in a and b for a collapsed broadcast layout.
-inline void broadcast_offsets(int i, const int rank, const int8 shape8, const int8 sa8, const int8 sb8,
-                              int* ia, int* ib) {
-    UNPACK8(shape8, shape);
-    UNPACK8(sa8, sa);
-    UNPACK8(sb8, sb);
-    int a = 0, b = 0;
-    for (int d = rank - 1; d >= 0; --d) {
-        const int k = i % shape[d];
-        i /= shape[d];
-        a += k * sa[d];
-        b += k * sb[d];
-    }
-    *ia = a;
-    *ib = b;
-}
+// Binary ops walk their collapsed broadcast layout with walk_offsets
+// (common.cl): out is dense, a and b follow their strides.
 
 #define BINARY(NAME, EXPR) \
 kernel void binary_##NAME(global const T* restrict as, global const T* restrict bs, global T* restrict out, \
-                          const int n, const int rank, const int8 shape, const int8 sa, const int8 sb) { \
-    const int i = get_global_id(0); \
-    if (i >= n) return; \
-    int ia, ib; \
-    broadcast_offsets(i, rank, shape, sa, sb, &ia, &ib); \
+                          const int rank, const int8 shape, const int8 sa, const int8 sb) { \
+    int i, ia, ib; \
+    if (!walk_offsets(rank, shape, sa, sb, &i, &ia, &ib)) return; \
     const T a = as[ia]; const T b = bs[ib]; \
     out[i] = (EXPR); \
 }
@@ -90,12 +74,10 @@ kernel void binary_##NAME(global const T* restrict as, global const T* restrict 
 #define BINARY_BACKWARD(NAME, EXPR_A, EXPR_B) \
 kernel void binary_backward_##NAME(global const T* restrict as, global const T* restrict bs, \
                                    global const T* restrict gs, global T* ga, global T* gb, const int wantA, \
-                                   const int wantB, const int n, const int rank, const int8 shape, \
-                                   const int8 sa, const int8 sb) { \
-    const int i = get_global_id(0); \
-    if (i >= n) return; \
-    int ia, ib; \
-    broadcast_offsets(i, rank, shape, sa, sb, &ia, &ib); \
+                                   const int wantB, const int rank, const int8 shape, const int8 sa, \
+                                   const int8 sb) { \
+    int i, ia, ib; \
+    if (!walk_offsets(rank, shape, sa, sb, &i, &ia, &ib)) return; \
     const T a = as[ia]; const T b = bs[ib]; const T g = gs[i]; \
     if (wantA) ga[i] = (EXPR_A); \
     if (wantB) gb[i] = (EXPR_B); \

@@ -121,13 +121,23 @@ kernel void gemm_tiled(const int m, const int n, const int k, const T alpha,
 #define DECLARE_ROW(i) VEC acc##i = 0, high##i = 0; const int r##i = min(row + i, m - 1);
 #define ACCUMULATE_ROW(i) { const T a = A_AT(r##i, p); acc##i += a * b; high##i += a * bHigh; }
 #define STORE_ROW(i) if (i < rows) { global T* c = C + (row + i) * ldc + col; STORE_VEC(acc##i, c) STORE_VEC(high##i, c + LANES) }
-#define LOAD_B const VEC b = VLOAD(0, B + p * ldb + col), bHigh = VLOAD(0, B + p * ldb + col + LANES);
+#define LOAD_B const VEC b = VLOAD(0, B + p * ldb + start), bHigh = VLOAD(0, B + p * ldb + start + LANES);
+#define SPILL_ROW(i, lanes) VSTORE(acc##i, 0, lanes); VSTORE(high##i, 0, lanes + LANES);
 #else
 #define DECLARE_ROW(i) VEC acc##i = 0; const int r##i = min(row + i, m - 1);
 #define ACCUMULATE_ROW(i) acc##i += A_AT(r##i, p) * b;
 #define STORE_ROW(i) if (i < rows) { global T* c = C + (row + i) * ldc + col; STORE_VEC(acc##i, c) }
-#define LOAD_B const VEC b = VLOAD(0, B + p * ldb + col);
+#define LOAD_B const VEC b = VLOAD(0, B + p * ldb + start);
+#define SPILL_ROW(i, lanes) VSTORE(acc##i, 0, lanes);
 #endif
+// A right-edge block computed at `start` < col stores only its own columns,
+// col..n-1 (the ones before belong to the neighbouring work-item).
+#define STORE_EDGE_ROW(i) if (i < rows) { \
+    T lanes[WIDTH]; \
+    SPILL_ROW(i, lanes) \
+    global T* c = C + (row + i) * ldc + start; \
+    for (int l = col - start; l < WIDTH; ++l) c[l] = beta == (T)0 ? alpha * lanes[l] : alpha * lanes[l] + beta * c[l]; \
+}
 
 // Work-item (j, i) computes C[i*ROWS .. +ROWS, j*WIDTH .. +WIDTH] over the
 // k-slice [k0, k1): the host splits long k into slices (beta = 1 after the
@@ -142,19 +152,27 @@ kernel void gemm_vector(const int m, const int n, const int k0, const int k1, co
     global const T* B = B0 + offsetB + batch * strideB;
     global T* C = C0 + offsetC + batch * strideC;
     const int rows = min(ROWS, m - row);
-    if (col + WIDTH <= n && !transB) {
-        // The hot path: full width, B rows contiguous; one vector of B feeds
-        // ROWS multiply-adds.
+    if (n >= WIDTH && !transB) {
+        // The hot path: B rows contiguous; one vector of B feeds ROWS
+        // multiply-adds. A block at the right edge shifts left to end at
+        // column n, so it runs this path too (a convolution's filter
+        // gradient has n = 25 or 150) and recomputes columns it does not
+        // store.
+        const int start = min(col, n - WIDTH);
         EACH_ROW(DECLARE_ROW)
         for (int p = k0; p < k1; ++p) {
             LOAD_B
             EACH_ROW(ACCUMULATE_ROW)
         }
-        EACH_ROW(STORE_ROW)
+        if (start == col) {
+            EACH_ROW(STORE_ROW)
+        } else {
+            EACH_ROW(STORE_EDGE_ROW)
+        }
         return;
     }
-    // The right edge (and a transposed B, which the host normally copies
-    // out first): scalar loop over the partial block.
+    // Fewer columns than one block (and a transposed B, which the host
+    // normally copies out first): scalar loop over the partial block.
     const int cols = min(WIDTH, n - col);
     for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < cols; ++j) {

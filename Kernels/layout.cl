@@ -1,24 +1,15 @@
 // Data movement: the strided copy behind transpose/slice/concat/broadcast,
 // and dtype conversions.
 
-// dst[dstView(index)] (+)= src[srcView(index)] for every index of shape.
+// dst[dstView(index)] (+)= src[srcView(index)] for every index of shape,
+// over walk_offsets' 3-D range.
 #define STRIDED(NAME, TYPE, OP) \
 kernel void NAME(global const TYPE* restrict src, const int srcOffset, const int8 srcStrides8, \
                  global TYPE* restrict dst, const int dstOffset, const int8 dstStrides8, \
-                 const int rank, const int8 shape8, const int n) { \
-    int i = get_global_id(0); \
-    if (i >= n) return; \
-    UNPACK8(shape8, shape); \
-    UNPACK8(srcStrides8, ss); \
-    UNPACK8(dstStrides8, ds); \
-    int s = srcOffset, d = dstOffset; \
-    for (int k = rank - 1; k >= 0; --k) { \
-        const int idx = i % shape[k]; \
-        i /= shape[k]; \
-        s += idx * ss[k]; \
-        d += idx * ds[k]; \
-    } \
-    dst[d] OP src[s]; \
+                 const int rank, const int8 shape8) { \
+    int i, s, d; \
+    if (!walk_offsets(rank, shape8, srcStrides8, dstStrides8, &i, &s, &d)) return; \
+    dst[dstOffset + d] OP src[srcOffset + s]; \
 }
 
 STRIDED(copy_strided_32, uint, =)

@@ -3,6 +3,10 @@
 // input element, summing over the windows that cover it in row-major window
 // order, so results are deterministic and round as on the CPU backend.
 //
+// Ranges are 3-D, (column, row, plane), so a work-item finds its position
+// without dividing: integer division is a scalar loop on CPU devices
+// (PoCL), and the 1-D forms spent most of their time in it.
+//
 // geom = (inHeight, inWidth, outHeight, outWidth, kernelH, kernelW, strideH,
 // strideW); padH and padW follow it.
 
@@ -29,23 +33,25 @@ inline int last_window(const int h, const int p, const int s, const int count) {
     return min((h + p) / s, count - 1);
 }
 
-// For input element e (a backward work-item): its plane and position, the
-// range of outputs whose windows cover it, [ohFirst, ohLast] x [owFirst,
-// owLast], and where its plane's outputs start.
+// For the input element at (w, h) of `plane` (a backward work-item): its
+// index e, its position in the plane, the range of outputs whose windows
+// cover it, [ohFirst, ohLast] x [owFirst, owLast], and where its plane's
+// outputs start.
 #define COVERING_WINDOWS \
-    const int inPlane = inH * inW; \
-    const int plane = e / inPlane, pos = e - plane * inPlane; \
-    const int h = pos / inW, w = pos - h * inW; \
+    const int w = get_global_id(0), h = get_global_id(1), plane = get_global_id(2); \
+    if (w >= inW || h >= inH || plane >= planes) return; \
+    const int pos = h * inW + w; \
+    const long e = (long)plane * inH * inW + pos; \
     const int ohFirst = first_window(h, pH, kH, sH), ohLast = last_window(h, pH, sH, outH); \
     const int owFirst = first_window(w, pW, kW, sW), owLast = last_window(w, pW, sW, outW); \
     const long planeOut = (long)plane * outH * outW
 
-// Forward prologue: output element e's row oh and column ow, its window
-// h0..<h1 x w0..<w1, and src, the start of its plane of x.
+// Forward prologue: the output at (ow, oh) of `plane`, its index e, its
+// window h0..<h1 x w0..<w1, and src, the start of its plane of x.
 #define OUTPUT_WINDOW \
-    const int outPlane = outH * outW; \
-    const int plane = e / outPlane, rest = e - plane * outPlane; \
-    const int oh = rest / outW, ow = rest - oh * outW; \
+    const int ow = get_global_id(0), oh = get_global_id(1), plane = get_global_id(2); \
+    if (ow >= outW || oh >= outH || plane >= planes) return; \
+    const long e = ((long)plane * outH + oh) * outW + ow; \
     POOL_WINDOW(oh, ow); \
     global const T* src = x + (long)plane * inH * inW
 
@@ -53,9 +59,7 @@ inline int last_window(const int h, const int p, const int s, const int count) {
 // row-major order. A NaN wins; as on the CPU, a NaN ends the scan of its
 // window row only, so a NaN in a later row takes over.
 kernel void max_pool_forward(global const T* restrict x, global T* restrict out, global int* restrict indices,
-                             const int n, const int8 geom, const int padH, const int padW) {
-    const int e = get_global_id(0);
-    if (e >= n) return;
+                             const int planes, const int8 geom, const int padH, const int padW) {
     POOL_GEOMETRY;
     OUTPUT_WINDOW;
     T best = -INFINITY;
@@ -75,10 +79,8 @@ kernel void max_pool_forward(global const T* restrict x, global T* restrict out,
 }
 
 kernel void max_pool_backward(global const T* restrict gradOut, global const int* restrict indices,
-                              global T* restrict gradInput, const int n, const int8 geom, const int padH,
+                              global T* restrict gradInput, const int planes, const int8 geom, const int padH,
                               const int padW) {
-    const int e = get_global_id(0);
-    if (e >= n) return;
     POOL_GEOMETRY;
     COVERING_WINDOWS;
     T acc = 0;
@@ -91,10 +93,8 @@ kernel void max_pool_backward(global const T* restrict gradOut, global const int
     gradInput[e] = acc;
 }
 
-kernel void avg_pool_forward(global const T* restrict x, global T* restrict out, const int n, const int8 geom,
+kernel void avg_pool_forward(global const T* restrict x, global T* restrict out, const int planes, const int8 geom,
                              const int padH, const int padW, const int countIncludePad) {
-    const int e = get_global_id(0);
-    if (e >= n) return;
     POOL_GEOMETRY;
     OUTPUT_WINDOW;
     T sum = 0;
@@ -104,10 +104,8 @@ kernel void avg_pool_forward(global const T* restrict x, global T* restrict out,
     out[e] = sum / (T)(countIncludePad ? padded : real);
 }
 
-kernel void avg_pool_backward(global const T* restrict gradOut, global T* restrict gradInput, const int n,
+kernel void avg_pool_backward(global const T* restrict gradOut, global T* restrict gradInput, const int planes,
                               const int8 geom, const int padH, const int padW, const int countIncludePad) {
-    const int e = get_global_id(0);
-    if (e >= n) return;
     POOL_GEOMETRY;
     COVERING_WINDOWS;
     T acc = 0;

@@ -21,6 +21,35 @@ public struct StridedView: Equatable, Sendable {
     }
 }
 
+/// A strided copy's walk with as few axes as it needs: size-1 axes dropped,
+/// and each axis merged into the one before it when both views continue
+/// across the boundary with the same step. Backends walk the result (a
+/// transpose of a [1, k, n] slice is rank 2; a plain copy is rank 1).
+public struct StridedWalk: Equatable, Sendable {
+    /// Rank >= 1.
+    public let shape: [Int]
+    public let source: StridedView
+    public let destination: StridedView
+
+    public init(shape: [Int], source: StridedView, destination: StridedView) {
+        var walked: [Int] = [], ss: [Int] = [], ds: [Int] = []
+        for axis in shape.indices where shape[axis] != 1 {
+            let size = shape[axis], s = source.strides[axis], d = destination.strides[axis]
+            if let last = walked.indices.last, ss[last] == s * size, ds[last] == d * size {
+                walked[last] *= size
+                ss[last] = s
+                ds[last] = d
+            } else {
+                walked.append(size); ss.append(s); ds.append(d)
+            }
+        }
+        if walked.isEmpty { walked = [1]; ss = [0]; ds = [0] }
+        self.shape = walked
+        self.source = StridedView(offset: source.offset, strides: ss)
+        self.destination = StridedView(offset: destination.offset, strides: ds)
+    }
+}
+
 /// Data movement. One primitive, a strided copy, carries transpose, slice,
 /// concatenate and broadcast (stride 0); the named forms below are built on
 /// it once for every backend.

@@ -13,16 +13,18 @@ extension CPUBackend {
                      "CPUBackend.copyStrided: shape \(shape) walks outside the buffers (\(sb.count) -> \(db.count))")
         // The element loops sit in these closure literals, so each compiles
         // to a tight loop over locals; only the per-row call is indirect.
+        // The collapsed walk makes rows as long as the views allow.
+        let walk = StridedWalk(shape: shape, source: srcView, destination: dstView)
         func add<T: CPUScalar>(_: T.Type) {
             let src = sb.pointer(T.self), dst = db.pointer(T.self)
-            forEachStridedRow(srcView, dstView, shape) { so, dO, n, ss, ds in
+            forEachStridedRow(walk.source, walk.destination, walk.shape) { so, dO, n, ss, ds in
                 let s = src + so, d = dst + dO
                 for j in 0..<n { d[j * ds] += s[j * ss] }
             }
         }
         func move<T>(_: T.Type) {
             let src = sb.pointer(T.self), dst = db.pointer(T.self)
-            forEachStridedRow(srcView, dstView, shape) { so, dO, n, ss, ds in
+            forEachStridedRow(walk.source, walk.destination, walk.shape) { so, dO, n, ss, ds in
                 let s = src + so, d = dst + dO
                 if ss == 1 && ds == 1 {
                     d.update(from: s, count: n)

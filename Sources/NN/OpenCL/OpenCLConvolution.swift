@@ -8,7 +8,7 @@ extension OpenCLBackend {
         let columns = g.batch * g.outHeight * g.outWidth
         let col = makeBuffer(count: g.patchSize * columns, dtype: ib.dtype)
         let product = makeBuffer(count: g.outChannels * columns, dtype: ib.dtype)
-        launchConv("im2col", g, global: im2colRange(g), [.buffer(ib), .buffer(col), .int(0)])
+        launchConv("im2col", g, global: [g.outHeight, g.patchSize, g.batch], [.buffer(ib), .buffer(col)])
         gemm(m: g.outChannels, n: columns, k: g.patchSize, alpha: 1, a: MatrixOperand(wb, ld: g.patchSize),
              b: MatrixOperand(col, ld: columns), beta: 0, c: MatrixOperand(product, ld: columns))
         launch(.conv, "conv_scatter_output", dtype: ib.dtype, global: [g.outHeight * g.outWidth, g.outChannels, g.batch],
@@ -38,7 +38,7 @@ extension OpenCLBackend {
         // The column matrix stored transposed, [columns, patch], so the GEMM
         // reads both operands row by row.
         let colT = makeBuffer(count: g.patchSize * columns, dtype: ib.dtype)
-        launchConv("im2col", g, global: im2colRange(g), [.buffer(ib), .buffer(colT), .int(1)])
+        launchConv("im2col_transposed", g, global: [g.outWidth, g.outHeight, g.batch], [.buffer(ib), .buffer(colT)])
         gemm(m: g.outChannels, n: g.patchSize, k: columns, alpha: 1, a: MatrixOperand(gathered, ld: columns),
              b: MatrixOperand(colT, ld: g.patchSize), beta: 0, c: MatrixOperand(wb, ld: g.patchSize))
         if let gradBias {
@@ -55,9 +55,6 @@ extension OpenCLBackend {
                local: nil, [.buffer(gradOut), .buffer(gathered), .int(g.batch), .int(g.outChannels), .int(g.outHeight * g.outWidth)])
         return gathered
     }
-
-    /// im2col's range: (outW, outH, N * patch).
-    private func im2colRange(_ g: Conv2dGeometry) -> [Int] { [g.outWidth, g.outHeight, g.batch * g.patchSize] }
 
     private func launchConv(_ name: String, _ g: Conv2dGeometry, global: [Int], _ leading: [KernelArgument]) {
         let geometry: [KernelArgument] = [g.batch, g.inChannels, g.inHeight, g.inWidth, g.outChannels, g.kernelH, g.kernelW,

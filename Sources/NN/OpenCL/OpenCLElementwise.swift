@@ -24,9 +24,11 @@ extension OpenCLBackend {
         let ab = cl(a, "binary"), bb = cl(b, "binary"), ob = cl(out, "binary")
         require(ab.dtype == bb.dtype && ab.dtype == ob.dtype && ab.dtype.isFloatingPoint && ob.count >= layout.count,
                      "OpenCLBackend.binary(\(op)): dtypes \(ab.dtype), \(bb.dtype) -> \(ob.dtype), output \(ob.count) < \(layout.count)")
-        launch(.elementwise, "binary_\(op)", dtype: ab.dtype, global: layout.count,
-               .buffer(ab), .buffer(bb), .buffer(ob), .int(layout.count), .int(layout.shape.count),
-               .int8(layout.shape), .int8(layout.aStrides), .int8(layout.bStrides))
+        guard layout.count > 0 else { return }
+        let walk = Walk(layout)
+        launch(.elementwise, "binary_\(op)", dtype: ab.dtype, global: walk.range, local: nil,
+               [.buffer(ab), .buffer(bb), .buffer(ob), .int(walk.rank), .int8(walk.shape), .int8(walk.strides1),
+                .int8(walk.strides2)])
     }
 
     public func binaryBackward(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, gradOut: DeviceBuffer,
@@ -35,10 +37,12 @@ extension OpenCLBackend {
         require([bb, gb].allSatisfy { $0.dtype == ab.dtype } && [gradA, gradB].allSatisfy { $0 == nil || $0!.dtype == ab.dtype },
                      "OpenCLBackend.binaryBackward(\(op)): mixed dtypes")
         guard gradA != nil || gradB != nil else { return }
-        launch(.elementwise, "binary_backward_\(op)", dtype: ab.dtype, global: layout.count,
-               .buffer(ab), .buffer(bb), .buffer(gb), .buffer(gradA), .buffer(gradB),
-               .int(gradA == nil ? 0 : 1), .int(gradB == nil ? 0 : 1), .int(layout.count), .int(layout.shape.count),
-               .int8(layout.shape), .int8(layout.aStrides), .int8(layout.bStrides))
+        guard layout.count > 0 else { return }
+        let walk = Walk(layout)
+        launch(.elementwise, "binary_backward_\(op)", dtype: ab.dtype, global: walk.range, local: nil,
+               [.buffer(ab), .buffer(bb), .buffer(gb), .buffer(gradA), .buffer(gradB),
+                .int(gradA == nil ? 0 : 1), .int(gradB == nil ? 0 : 1), .int(walk.rank), .int8(walk.shape),
+                .int8(walk.strides1), .int8(walk.strides2)])
     }
 }
 

@@ -135,6 +135,21 @@ extension GEMMConfig {
 }
 
 extension GEMMConfig {
+    /// This config fitted to a product with `n` columns. A vector block
+    /// wider than n runs the kernel's scalar loop in every work-item (a
+    /// tuned 4x32 block on conv1's filter gradient, n = 25, took 5 ms where
+    /// 4x16 takes under 1); the widest candidate of `mode` no wider than n,
+    /// with the same k-slice and the rows nearest below, runs the vector
+    /// path instead. Candidates only, so the parity suite has run it.
+    func fitted(n: Int, mode: GEMMTuneMode) -> GEMMConfig {
+        guard kernel == .vector, width > n else { return self }
+        let fits = GEMMConfig.candidates(mode: mode).filter { $0.kernel == .vector && $0.width <= n && $0.kSlice == kSlice }
+        func preference(_ c: GEMMConfig) -> (Int, Int) { (c.width, c.rows <= rows ? c.rows : -c.rows) }
+        return fits.max { preference($0) < preference($1) } ?? self
+    }
+}
+
+extension GEMMConfig {
     /// The configs the parity suite and `nnbench check` run on `device`:
     /// one per distinct program (kernel and block) among the candidates of
     /// `mode`, at the smallest k-slice (the one that slices most), plus the

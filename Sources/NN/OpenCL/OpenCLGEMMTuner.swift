@@ -33,7 +33,7 @@ extension OpenCLBackend {
         lock.lock()
         defer { lock.unlock() }
         if let gemmOverride { return gemmOverride }
-        let untuned = GEMMConfig.untuned(for: info)
+        let untuned = GEMMConfig.untuned(for: info).fitted(n: n, mode: .off)
         guard tuneMode != .off, dtype == .float32 else { return untuned }
         // Tuning synchronizes; an error the caller's earlier work left must
         // reach the caller's next download, not a tuning trial.
@@ -46,7 +46,8 @@ extension OpenCLBackend {
                 gemmTuning = GEMMTuning(mode: tuneMode, winners: [:], trials: [], seconds: 0, cacheFile: nil, fromCache: false)
             }
         }
-        return gemmTuning?.winners[GEMMShapeClass.of(m: m, n: n, k: k)] ?? untuned
+        guard let tuning = gemmTuning, let winner = tuning.winners[GEMMShapeClass.of(m: m, n: n, k: k)] else { return untuned }
+        return winner.fitted(n: n, mode: tuning.mode)
     }
 
     /// The tuning in effect (nil before the first float32 GEMM with tuning on).

@@ -1,15 +1,15 @@
 /// Max and average pooling (Kernels/pool.cl). Forward: one work-item per
 /// output; backward: one work-item per input element gathering from the
 /// windows that cover it, so no atomics and the CPU backend's rounding.
+/// Ranges are (width, height, N * C) of the side a work-item stands for.
 extension OpenCLBackend {
     public func maxPool2dForward(input: DeviceBuffer, out: DeviceBuffer, indices: DeviceBuffer, geometry g: Pool2dGeometry) {
         let ib = cl(input, "maxPool2dForward"), ob = cl(out, "maxPool2dForward"), xb = cl(indices, "maxPool2dForward")
         checkPool(g, input: ib, output: ob, "maxPool2dForward")
         require(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
                      "OpenCLBackend.maxPool2dForward: indices must be int32 of output size \(g.outputShape), got \(xb.count) \(xb.dtype)")
-        let n = g.outputShape.reduce(1, *)
-        launch(.pool, "max_pool_forward", dtype: ib.dtype, global: n,
-               .buffer(ib), .buffer(ob), .buffer(xb), .int(n), .int8(g.kernelVector), .int(g.padH), .int(g.padW))
+        launch(.pool, "max_pool_forward", dtype: ib.dtype, global: g.outputRange, local: nil,
+               [.buffer(ib), .buffer(ob), .buffer(xb), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW)])
     }
 
     public func maxPool2dBackward(gradOut: DeviceBuffer, indices: DeviceBuffer, gradInput: DeviceBuffer,
@@ -18,28 +18,25 @@ extension OpenCLBackend {
         checkPool(g, input: ib, output: gb, "maxPool2dBackward")
         require(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
                      "OpenCLBackend.maxPool2dBackward: indices must be int32 of output size \(g.outputShape), got \(xb.count) \(xb.dtype)")
-        let n = g.inputShape.reduce(1, *)
-        launch(.pool, "max_pool_backward", dtype: gb.dtype, global: n,
-               .buffer(gb), .buffer(xb), .buffer(ib), .int(n), .int8(g.kernelVector), .int(g.padH), .int(g.padW))
+        launch(.pool, "max_pool_backward", dtype: gb.dtype, global: g.inputRange, local: nil,
+               [.buffer(gb), .buffer(xb), .buffer(ib), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW)])
     }
 
     public func avgPool2dForward(input: DeviceBuffer, out: DeviceBuffer, geometry g: Pool2dGeometry, countIncludePad: Bool) {
         let ib = cl(input, "avgPool2dForward"), ob = cl(out, "avgPool2dForward")
         checkPool(g, input: ib, output: ob, "avgPool2dForward")
-        let n = g.outputShape.reduce(1, *)
-        launch(.pool, "avg_pool_forward", dtype: ib.dtype, global: n,
-               .buffer(ib), .buffer(ob), .int(n), .int8(g.kernelVector), .int(g.padH), .int(g.padW),
-               .int(countIncludePad ? 1 : 0))
+        launch(.pool, "avg_pool_forward", dtype: ib.dtype, global: g.outputRange, local: nil,
+               [.buffer(ib), .buffer(ob), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW),
+                .int(countIncludePad ? 1 : 0)])
     }
 
     public func avgPool2dBackward(gradOut: DeviceBuffer, gradInput: DeviceBuffer, geometry g: Pool2dGeometry,
                                   countIncludePad: Bool) {
         let gb = cl(gradOut, "avgPool2dBackward"), ib = cl(gradInput, "avgPool2dBackward")
         checkPool(g, input: ib, output: gb, "avgPool2dBackward")
-        let n = g.inputShape.reduce(1, *)
-        launch(.pool, "avg_pool_backward", dtype: gb.dtype, global: n,
-               .buffer(gb), .buffer(ib), .int(n), .int8(g.kernelVector), .int(g.padH), .int(g.padW),
-               .int(countIncludePad ? 1 : 0))
+        launch(.pool, "avg_pool_backward", dtype: gb.dtype, global: g.inputRange, local: nil,
+               [.buffer(gb), .buffer(ib), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW),
+                .int(countIncludePad ? 1 : 0)])
     }
 
     private func checkPool(_ g: Pool2dGeometry, input: OpenCLBuffer, output: OpenCLBuffer, _ op: StaticString) {
@@ -57,4 +54,9 @@ extension Pool2dGeometry {
     fileprivate var kernelVector: [Int] {
         [inHeight, inWidth, outHeight, outWidth, kernelH, kernelW, strideH, strideW]
     }
+
+    /// N * C: the planes pooled one by one.
+    fileprivate var planes: Int { batch * channels }
+    fileprivate var outputRange: [Int] { [outWidth, outHeight, planes] }
+    fileprivate var inputRange: [Int] { [inWidth, inHeight, planes] }
 }

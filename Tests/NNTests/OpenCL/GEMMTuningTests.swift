@@ -120,4 +120,29 @@ final class GEMMTuningTests: XCTestCase {
         XCTAssertEqual(GEMMShapeClass.of(m: 64, n: 64, k: 4096), .longK)
         XCTAssertEqual(GEMMShapeClass.of(m: 1024, n: 1024, k: 1024), .square)
     }
+
+    /// A block wider than the product runs the scalar loop in every
+    /// work-item; dispatch narrows it to a candidate the parity suite runs.
+    func testBlocksNarrowToTheProductsColumns() {
+        XCTAssertEqual(GEMMConfig.vector(rows: 4, width: 32, kSlice: 256).fitted(n: 25, mode: .quick),
+                       .vector(rows: 4, width: 16, kSlice: 256))
+        XCTAssertEqual(GEMMConfig.vector(rows: 8, width: 32, kSlice: 512).fitted(n: 10, mode: .quick),
+                       .vector(rows: 8, width: 8, kSlice: 512))
+        // No quick 2x8: the fewest rows above 2 at width 8.
+        XCTAssertEqual(GEMMConfig.vector(rows: 2, width: 16, kSlice: 128).fitted(n: 12, mode: .quick),
+                       .vector(rows: 4, width: 8, kSlice: 128))
+        XCTAssertEqual(GEMMConfig.vector(rows: 2, width: 16, kSlice: 128).fitted(n: 12, mode: .full),
+                       .vector(rows: 2, width: 8, kSlice: 128))
+        // Wide enough, nothing narrow enough, or not a vector block: as is.
+        XCTAssertEqual(GEMMConfig.vector(rows: 8, width: 16, kSlice: 256).fitted(n: 200, mode: .quick),
+                       .vector(rows: 8, width: 16, kSlice: 256))
+        XCTAssertEqual(GEMMConfig.vector(rows: 8, width: 8, kSlice: 256).fitted(n: 6, mode: .quick),
+                       .vector(rows: 8, width: 8, kSlice: 256))
+        XCTAssertEqual(GEMMConfig.tiled.fitted(n: 3, mode: .quick), .tiled)
+        for config in GEMMConfig.candidates(mode: .quick) {
+            for n in [1, 5, 8, 25, 150] {
+                XCTAssert(GEMMConfig.candidates(mode: .quick).contains(config.fitted(n: n, mode: .quick)), "\(config) n=\(n)")
+            }
+        }
+    }
 }
