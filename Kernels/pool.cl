@@ -9,10 +9,53 @@
 //
 // geom = (inHeight, inWidth, outHeight, outWidth, kernelH, kernelW, strideH,
 // strideW); padH and padW follow it.
+//
+// The host builds a program per window size up to 4x4 (-D POOL_KH=2
+// -D POOL_KW=2), and the preprocessor spells out the window's taps: a
+// kernel is then straight-line code that CPU compilers vectorize across
+// work-items (PoCL builds its work-item loops before LLVM would unroll a
+// constant loop, and vectorizes no kernel with a loop left in it: a 2x2
+// max pool ran twice as fast unrolled). Taps outside the image are masked,
+// not skipped, for the same reason, and their loads clamped to the image
+// so none is conditional. Larger windows loop.
+//
+// EACH_TAP(ROW, TAP): ROW(i) before window row i, TAP(i, j) for each tap.
+#define POOL_CAT(a, b) POOL_CAT_(a, b)
+#define POOL_CAT_(a, b) a##b
+#ifdef POOL_KH
+#define KH POOL_KH
+#define KW POOL_KW
+#define TAPS_1(TAP, i) TAP(i, 0)
+#define TAPS_2(TAP, i) TAPS_1(TAP, i) TAP(i, 1)
+#define TAPS_3(TAP, i) TAPS_2(TAP, i) TAP(i, 2)
+#define TAPS_4(TAP, i) TAPS_3(TAP, i) TAP(i, 3)
+#define WINDOW_ROW(ROW, TAP, i) ROW(i) POOL_CAT(TAPS_, POOL_KW)(TAP, i)
+#define WINDOW_1(ROW, TAP) WINDOW_ROW(ROW, TAP, 0)
+#define WINDOW_2(ROW, TAP) WINDOW_1(ROW, TAP) WINDOW_ROW(ROW, TAP, 1)
+#define WINDOW_3(ROW, TAP) WINDOW_2(ROW, TAP) WINDOW_ROW(ROW, TAP, 2)
+#define WINDOW_4(ROW, TAP) WINDOW_3(ROW, TAP) WINDOW_ROW(ROW, TAP, 3)
+#define EACH_TAP(ROW, TAP) POOL_CAT(WINDOW_, POOL_KH)(ROW, TAP)
+#else
+#define KH geom.s4
+#define KW geom.s5
+#define EACH_TAP(ROW, TAP) \
+    for (int i_ = 0; i_ < kH; ++i_) { \
+        ROW(i_) \
+        for (int j_ = 0; j_ < kW; ++j_) TAP(i_, j_) \
+    }
+#endif
+#define NO_ROW(i)
+
+// Tap (i, j) of the window at (hs, ws): its position, whether it is in the
+// image, and its value (clamped load; meaningless when outside).
+#define TAP_VALUE(i, j) \
+    const int h = hs + (i), w = ws + (j); \
+    const bool inside = h >= h0 && h < h1 && w >= w0 && w < w1; \
+    const T v = src[clamp(h, 0, inH - 1) * inW + clamp(w, 0, inW - 1)]
 
 #define POOL_GEOMETRY \
     const int inH = geom.s0, inW = geom.s1, outH = geom.s2, outW = geom.s3; \
-    const int kH = geom.s4, kW = geom.s5, sH = geom.s6, sW = geom.s7; \
+    const int kH = KH, kW = KW, sH = geom.s6, sW = geom.s7; \
     const int pH = padH, pW = padW
 
 // Window of output (oh, ow): [h0, h1) x [w0, w1) clipped to the image, and
@@ -57,25 +100,59 @@ inline int last_window(const int h, const int p, const int s, const int count) {
 
 // out = window maximum, indices = h * inWidth + w of the first maximum in
 // row-major order. A NaN wins; as on the CPU, a NaN ends the scan of its
-// window row only, so a NaN in a later row takes over.
+// window row only, so a NaN in a later row takes over. (Branch-free: the
+// scan of a row continues with `stopped` set.)
 kernel void max_pool_forward(global const T* restrict x, global T* restrict out, global int* restrict indices,
                              const int planes, const int8 geom, const int padH, const int padW) {
     POOL_GEOMETRY;
     OUTPUT_WINDOW;
     T best = -INFINITY;
     int bestIndex = -1;
-    for (int h = h0; h < h1; ++h) {
-        for (int w = w0; w < w1; ++w) {
-            const T v = src[h * inW + w];
-            if (v > best || isnan(v) || bestIndex < 0) {
-                best = v;
-                bestIndex = h * inW + w;
-                if (isnan(v)) break;
-            }
-        }
+    bool stopped = false;
+#define MAX_ROW(i) stopped = false;
+#define MAX_TAP(i, j) { \
+        TAP_VALUE(i, j); \
+        const bool nan = v != v;  /* isnan(v), which PoCL does not vectorize */ \
+        const bool take = inside && !stopped && (v > best || nan || bestIndex < 0); \
+        best = take ? v : best; \
+        bestIndex = take ? h * inW + w : bestIndex; \
+        stopped = stopped || (inside && nan); \
     }
+    EACH_TAP(MAX_ROW, MAX_TAP)
     out[e] = best;
     indices[e] = bestIndex;
+}
+
+// Backward when windows do not overlap (stride >= window in both axes, as
+// in the usual 2x2 stride-2 pool): each input is in at most one window, so
+// one work-item per output writes its window's gradients and nothing
+// races. The host zeroes gradInput first (inputs in no window stay 0).
+// Each input gets the one term the gathering kernels below would sum, so
+// the results are the same bits.
+kernel void max_pool_backward_disjoint(global const T* restrict gradOut, global const int* restrict indices,
+                                       global T* restrict gradInput, const int planes, const int8 geom,
+                                       const int padH, const int padW) {
+    POOL_GEOMETRY;
+    const int ow = get_global_id(0), oh = get_global_id(1), plane = get_global_id(2);
+    if (ow >= outW || oh >= outH || plane >= planes) return;
+    const long o = ((long)plane * outH + oh) * outW + ow;
+    const int index = indices[o];
+    if (index >= 0) gradInput[(long)plane * inH * inW + index] = (T)0 + gradOut[o];
+}
+
+kernel void avg_pool_backward_disjoint(global const T* restrict gradOut, global T* restrict gradInput, const int planes,
+                                       const int8 geom, const int padH, const int padW, const int countIncludePad) {
+    POOL_GEOMETRY;
+    const int ow = get_global_id(0), oh = get_global_id(1), plane = get_global_id(2);
+    if (ow >= outW || oh >= outH || plane >= planes) return;
+    POOL_WINDOW(oh, ow);
+    const T share = (T)0 + gradOut[((long)plane * outH + oh) * outW + ow] / (T)(countIncludePad ? padded : real);
+    global T* dst = gradInput + (long)plane * inH * inW;
+#define SHARE_TAP(i, j) { \
+        const int h = hs + (i), w = ws + (j); \
+        if (h >= h0 && h < h1 && w >= w0 && w < w1) dst[h * inW + w] = share; \
+    }
+    EACH_TAP(NO_ROW, SHARE_TAP)
 }
 
 kernel void max_pool_backward(global const T* restrict gradOut, global const int* restrict indices,
@@ -98,9 +175,8 @@ kernel void avg_pool_forward(global const T* restrict x, global T* restrict out,
     POOL_GEOMETRY;
     OUTPUT_WINDOW;
     T sum = 0;
-    for (int h = h0; h < h1; ++h) {
-        for (int w = w0; w < w1; ++w) sum += src[h * inW + w];
-    }
+#define SUM_TAP(i, j) { TAP_VALUE(i, j); sum += inside ? v : (T)0; }
+    EACH_TAP(NO_ROW, SUM_TAP)
     out[e] = sum / (T)(countIncludePad ? padded : real);
 }
 

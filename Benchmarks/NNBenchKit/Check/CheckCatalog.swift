@@ -252,11 +252,37 @@ public enum CheckCatalog {
             Pool2dGeometry(batch: 2, channels: 2, inHeight: 8, inWidth: 6, kernel: (2, 2)),
             Pool2dGeometry(batch: 2, channels: 2, inHeight: 7, inWidth: 9, kernel: (3, 3), stride: (2, 2), padding: (1, 1)),
             Pool2dGeometry(batch: 1, channels: 3, inHeight: 13, inWidth: 11, kernel: (4, 2), stride: (3, 1), padding: (2, 1)),
+            // Disjoint windows (the scattering backward) with gaps and
+            // padding; then over 4x4 (the looping program), disjoint and
+            // overlapping.
+            Pool2dGeometry(batch: 1, channels: 2, inHeight: 9, inWidth: 10, kernel: (2, 3), stride: (3, 4), padding: (1, 1)),
+            Pool2dGeometry(batch: 1, channels: 2, inHeight: 11, inWidth: 10, kernel: (5, 4), stride: (5, 4)),
+            Pool2dGeometry(batch: 1, channels: 1, inHeight: 12, inWidth: 11, kernel: (5, 5), stride: (2, 2), padding: (2, 2)),
         ], more: [Pool2dGeometry(batch: 2, channels: 3, inHeight: 28, inWidth: 28, kernel: (2, 2))])
     }
 
     public static func pooling(_ scale: CheckScale) -> [CheckCase] {
         var cases: [CheckCase] = []
+        // NaNs win a window, and a NaN in a later window row takes over from
+        // one in an earlier row: overlapping and disjoint windows, a NaN in
+        // every seventh cell of distinct values.
+        for g in [Pool2dGeometry(batch: 1, channels: 2, inHeight: 7, inWidth: 9, kernel: (3, 3), stride: (2, 2), padding: (1, 1)),
+                  Pool2dGeometry(batch: 1, channels: 2, inHeight: 8, inWidth: 6, kernel: (2, 2))] {
+            let inCount = g.inputShape.reduce(1, *), outCount = g.outputShape.reduce(1, *)
+            let values: [Float] = (0..<inCount).map { (i: Int) -> Float in
+                let sign: Float = i % 2 == 0 ? 1 : -1
+                return i % 7 == 3 ? Float.nan : sign * Float(i) / 100
+            }
+            cases.append(CheckCase("maxPool2d forward, backward with NaNs", "\(g.inputShape) k (\(g.kernelH), \(g.kernelW))",
+                                   [.float(values), .random(outCount, seed: 6)], elementwise) { backend, x in
+                let out = backend.makeBuffer(count: outCount, dtype: .float32)
+                let indices = backend.makeBuffer(count: outCount, dtype: .int32)
+                let grad = backend.makeBuffer(count: inCount, dtype: .float32)
+                backend.maxPool2dForward(input: x[0], out: out, indices: indices, geometry: g)
+                backend.maxPool2dBackward(gradOut: x[1], indices: indices, gradInput: grad, geometry: g)
+                return [out, indices, grad]
+            })
+        }
         for g in poolingGeometries(scale) {
             let inCount = g.inputShape.reduce(1, *), outCount = g.outputShape.reduce(1, *)
             let shape = "\(g.inputShape) k (\(g.kernelH), \(g.kernelW)) s (\(g.strideH), \(g.strideW)) p (\(g.padH), \(g.padW))"

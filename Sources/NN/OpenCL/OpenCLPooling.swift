@@ -1,6 +1,8 @@
 /// Max and average pooling (Kernels/pool.cl). Forward: one work-item per
 /// output; backward: one work-item per input element gathering from the
-/// windows that cover it, so no atomics and the CPU backend's rounding.
+/// windows that cover it, so no atomics and the CPU backend's rounding, or,
+/// when no two windows overlap, one per output scattering into a zeroed
+/// gradient (the same bits, a quarter of the work-items for 2x2 pools).
 /// Ranges are (width, height, N * C) of the side a work-item stands for.
 extension OpenCLBackend {
     public func maxPool2dForward(input: DeviceBuffer, out: DeviceBuffer, indices: DeviceBuffer, geometry g: Pool2dGeometry) {
@@ -8,7 +10,7 @@ extension OpenCLBackend {
         checkPool(g, input: ib, output: ob, "maxPool2dForward")
         require(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
                      "OpenCLBackend.maxPool2dForward: indices must be int32 of output size \(g.outputShape), got \(xb.count) \(xb.dtype)")
-        launch(.pool, "max_pool_forward", dtype: ib.dtype, global: g.outputRange, local: nil,
+        launch(.pool, "max_pool_forward", dtype: ib.dtype, global: g.outputRange, local: nil, defines: g.windowDefines,
                [.buffer(ib), .buffer(ob), .buffer(xb), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW)])
     }
 
@@ -18,14 +20,22 @@ extension OpenCLBackend {
         checkPool(g, input: ib, output: gb, "maxPool2dBackward")
         require(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
                      "OpenCLBackend.maxPool2dBackward: indices must be int32 of output size \(g.outputShape), got \(xb.count) \(xb.dtype)")
-        launch(.pool, "max_pool_backward", dtype: gb.dtype, global: g.inputRange, local: nil,
-               [.buffer(gb), .buffer(xb), .buffer(ib), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW)])
+        let arguments: [KernelArgument] = [.buffer(gb), .buffer(xb), .buffer(ib), .int(g.planes), .int8(g.kernelVector),
+                                           .int(g.padH), .int(g.padW)]
+        if g.windowsAreDisjoint {
+            fill(ib, value: 0, offset: 0, count: g.inputShape.reduce(1, *))
+            launch(.pool, "max_pool_backward_disjoint", dtype: gb.dtype, global: g.outputRange, local: nil,
+                   defines: g.windowDefines, arguments)
+        } else {
+            launch(.pool, "max_pool_backward", dtype: gb.dtype, global: g.inputRange, local: nil, defines: g.windowDefines,
+                   arguments)
+        }
     }
 
     public func avgPool2dForward(input: DeviceBuffer, out: DeviceBuffer, geometry g: Pool2dGeometry, countIncludePad: Bool) {
         let ib = cl(input, "avgPool2dForward"), ob = cl(out, "avgPool2dForward")
         checkPool(g, input: ib, output: ob, "avgPool2dForward")
-        launch(.pool, "avg_pool_forward", dtype: ib.dtype, global: g.outputRange, local: nil,
+        launch(.pool, "avg_pool_forward", dtype: ib.dtype, global: g.outputRange, local: nil, defines: g.windowDefines,
                [.buffer(ib), .buffer(ob), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW),
                 .int(countIncludePad ? 1 : 0)])
     }
@@ -34,9 +44,16 @@ extension OpenCLBackend {
                                   countIncludePad: Bool) {
         let gb = cl(gradOut, "avgPool2dBackward"), ib = cl(gradInput, "avgPool2dBackward")
         checkPool(g, input: ib, output: gb, "avgPool2dBackward")
-        launch(.pool, "avg_pool_backward", dtype: gb.dtype, global: g.inputRange, local: nil,
-               [.buffer(gb), .buffer(ib), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW),
-                .int(countIncludePad ? 1 : 0)])
+        let arguments: [KernelArgument] = [.buffer(gb), .buffer(ib), .int(g.planes), .int8(g.kernelVector), .int(g.padH),
+                                           .int(g.padW), .int(countIncludePad ? 1 : 0)]
+        if g.windowsAreDisjoint {
+            fill(ib, value: 0, offset: 0, count: g.inputShape.reduce(1, *))
+            launch(.pool, "avg_pool_backward_disjoint", dtype: gb.dtype, global: g.outputRange, local: nil,
+                   defines: g.windowDefines, arguments)
+        } else {
+            launch(.pool, "avg_pool_backward", dtype: gb.dtype, global: g.inputRange, local: nil, defines: g.windowDefines,
+                   arguments)
+        }
     }
 
     private func checkPool(_ g: Pool2dGeometry, input: OpenCLBuffer, output: OpenCLBuffer, _ op: StaticString) {
@@ -54,6 +71,15 @@ extension Pool2dGeometry {
     fileprivate var kernelVector: [Int] {
         [inHeight, inWidth, outHeight, outWidth, kernelH, kernelW, strideH, strideW]
     }
+
+    /// The program variant with the window's taps spelled out (straight-line
+    /// code that vectorizes); windows over 4x4 run the looping program.
+    fileprivate var windowDefines: String {
+        kernelH <= 4 && kernelW <= 4 ? "-D POOL_KH=\(kernelH) -D POOL_KW=\(kernelW)" : ""
+    }
+
+    /// No input in two windows: each output scatters its gradient.
+    fileprivate var windowsAreDisjoint: Bool { strideH >= kernelH && strideW >= kernelW }
 
     /// N * C: the planes pooled one by one.
     fileprivate var planes: Int { batch * channels }
