@@ -43,3 +43,44 @@ inline bool walk_offsets(const int rank, const int8 shape, const int8 s1, const 
 
 // The logistic function (elementwise sigmoid, recurrent gates).
 inline T sigmoid_of(const T x) { return (T)1 / ((T)1 + exp(-x)); }
+
+// Kernels over a small window (pooling windows, convolution taps) are built
+// per window size up to 7x7 (-D WINDOW_KH=5 -D WINDOW_KW=5), and
+// EACH_TAP(KH, KW, ROW, TAP) spells the taps out: ROW(i) before window row
+// i, TAP(i, j) for each tap. A kernel is then straight-line code that CPU
+// compilers vectorize across work-items: PoCL builds its work-item loops
+// before LLVM would unroll a constant loop, and vectorizes no kernel with a
+// loop left in it (a 2x2 max pool ran 3.5 times as fast spelled out).
+// Without WINDOW_KH, KH and KW are run-time bounds and the taps loop.
+#define NN_CAT(a, b) NN_CAT_(a, b)
+#define NN_CAT_(a, b) a##b
+#define NO_ROW(i)
+#ifdef WINDOW_KH
+#define TAPS_1(TAP, i) TAP(i, 0)
+#define TAPS_2(TAP, i) TAPS_1(TAP, i) TAP(i, 1)
+#define TAPS_3(TAP, i) TAPS_2(TAP, i) TAP(i, 2)
+#define TAPS_4(TAP, i) TAPS_3(TAP, i) TAP(i, 3)
+#define TAPS_5(TAP, i) TAPS_4(TAP, i) TAP(i, 4)
+#define TAPS_6(TAP, i) TAPS_5(TAP, i) TAP(i, 5)
+#define TAPS_7(TAP, i) TAPS_6(TAP, i) TAP(i, 6)
+#define WINDOW_ROW(ROW, TAP, i) ROW(i) NN_CAT(TAPS_, WINDOW_KW)(TAP, i)
+#define WINDOW_1(ROW, TAP) WINDOW_ROW(ROW, TAP, 0)
+#define WINDOW_2(ROW, TAP) WINDOW_1(ROW, TAP) WINDOW_ROW(ROW, TAP, 1)
+#define WINDOW_3(ROW, TAP) WINDOW_2(ROW, TAP) WINDOW_ROW(ROW, TAP, 2)
+#define WINDOW_4(ROW, TAP) WINDOW_3(ROW, TAP) WINDOW_ROW(ROW, TAP, 3)
+#define WINDOW_5(ROW, TAP) WINDOW_4(ROW, TAP) WINDOW_ROW(ROW, TAP, 4)
+#define WINDOW_6(ROW, TAP) WINDOW_5(ROW, TAP) WINDOW_ROW(ROW, TAP, 5)
+#define WINDOW_7(ROW, TAP) WINDOW_6(ROW, TAP) WINDOW_ROW(ROW, TAP, 6)
+#define EACH_TAP(KH, KW, ROW, TAP) NN_CAT(WINDOW_, WINDOW_KH)(ROW, TAP)
+// The window's size: the built-in one, else the run-time value.
+#define WINDOW_H(runtime) WINDOW_KH
+#define WINDOW_W(runtime) WINDOW_KW
+#else
+#define EACH_TAP(KH, KW, ROW, TAP) \
+    for (int i_ = 0; i_ < (KH); ++i_) { \
+        ROW(i_) \
+        for (int j_ = 0; j_ < (KW); ++j_) TAP(i_, j_) \
+    }
+#define WINDOW_H(runtime) (runtime)
+#define WINDOW_W(runtime) (runtime)
+#endif

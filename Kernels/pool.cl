@@ -10,41 +10,10 @@
 // geom = (inHeight, inWidth, outHeight, outWidth, kernelH, kernelW, strideH,
 // strideW); padH and padW follow it.
 //
-// The host builds a program per window size up to 4x4 (-D POOL_KH=2
-// -D POOL_KW=2), and the preprocessor spells out the window's taps: a
-// kernel is then straight-line code that CPU compilers vectorize across
-// work-items (PoCL builds its work-item loops before LLVM would unroll a
-// constant loop, and vectorizes no kernel with a loop left in it: a 2x2
-// max pool ran twice as fast unrolled). Taps outside the image are masked,
-// not skipped, for the same reason, and their loads clamped to the image
-// so none is conditional. Larger windows loop.
-//
-// EACH_TAP(ROW, TAP): ROW(i) before window row i, TAP(i, j) for each tap.
-#define POOL_CAT(a, b) POOL_CAT_(a, b)
-#define POOL_CAT_(a, b) a##b
-#ifdef POOL_KH
-#define KH POOL_KH
-#define KW POOL_KW
-#define TAPS_1(TAP, i) TAP(i, 0)
-#define TAPS_2(TAP, i) TAPS_1(TAP, i) TAP(i, 1)
-#define TAPS_3(TAP, i) TAPS_2(TAP, i) TAP(i, 2)
-#define TAPS_4(TAP, i) TAPS_3(TAP, i) TAP(i, 3)
-#define WINDOW_ROW(ROW, TAP, i) ROW(i) POOL_CAT(TAPS_, POOL_KW)(TAP, i)
-#define WINDOW_1(ROW, TAP) WINDOW_ROW(ROW, TAP, 0)
-#define WINDOW_2(ROW, TAP) WINDOW_1(ROW, TAP) WINDOW_ROW(ROW, TAP, 1)
-#define WINDOW_3(ROW, TAP) WINDOW_2(ROW, TAP) WINDOW_ROW(ROW, TAP, 2)
-#define WINDOW_4(ROW, TAP) WINDOW_3(ROW, TAP) WINDOW_ROW(ROW, TAP, 3)
-#define EACH_TAP(ROW, TAP) POOL_CAT(WINDOW_, POOL_KH)(ROW, TAP)
-#else
-#define KH geom.s4
-#define KW geom.s5
-#define EACH_TAP(ROW, TAP) \
-    for (int i_ = 0; i_ < kH; ++i_) { \
-        ROW(i_) \
-        for (int j_ = 0; j_ < kW; ++j_) TAP(i_, j_) \
-    }
-#endif
-#define NO_ROW(i)
+// The host builds a program per window size (see EACH_TAP in common.cl).
+// Taps outside the image are masked, not skipped, so the kernels stay
+// straight-line code, and their loads clamped to the image so none is
+// conditional.
 
 // Tap (i, j) of the window at (hs, ws): its position, whether it is in the
 // image, and its value (clamped load; meaningless when outside).
@@ -55,7 +24,7 @@
 
 #define POOL_GEOMETRY \
     const int inH = geom.s0, inW = geom.s1, outH = geom.s2, outW = geom.s3; \
-    const int kH = KH, kW = KW, sH = geom.s6, sW = geom.s7; \
+    const int kH = WINDOW_H(geom.s4), kW = WINDOW_W(geom.s5), sH = geom.s6, sW = geom.s7; \
     const int pH = padH, pW = padW
 
 // Window of output (oh, ow): [h0, h1) x [w0, w1) clipped to the image, and
@@ -118,7 +87,7 @@ kernel void max_pool_forward(global const T* restrict x, global T* restrict out,
         bestIndex = take ? h * inW + w : bestIndex; \
         stopped = stopped || (inside && nan); \
     }
-    EACH_TAP(MAX_ROW, MAX_TAP)
+    EACH_TAP(kH, kW, MAX_ROW, MAX_TAP)
     out[e] = best;
     indices[e] = bestIndex;
 }
@@ -152,7 +121,7 @@ kernel void avg_pool_backward_disjoint(global const T* restrict gradOut, global 
         const int h = hs + (i), w = ws + (j); \
         if (h >= h0 && h < h1 && w >= w0 && w < w1) dst[h * inW + w] = share; \
     }
-    EACH_TAP(NO_ROW, SHARE_TAP)
+    EACH_TAP(kH, kW, NO_ROW, SHARE_TAP)
 }
 
 kernel void max_pool_backward(global const T* restrict gradOut, global const int* restrict indices,
@@ -176,7 +145,7 @@ kernel void avg_pool_forward(global const T* restrict x, global T* restrict out,
     OUTPUT_WINDOW;
     T sum = 0;
 #define SUM_TAP(i, j) { TAP_VALUE(i, j); sum += inside ? v : (T)0; }
-    EACH_TAP(NO_ROW, SUM_TAP)
+    EACH_TAP(kH, kW, NO_ROW, SUM_TAP)
     out[e] = sum / (T)(countIncludePad ? padded : real);
 }
 

@@ -11,7 +11,7 @@ struct NNBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnbench",
         abstract: "Compare the CPU backend, OpenCL devices and raw OpenBLAS on GEMM, convolution, RNN, elementwise, softmax and training steps.",
-        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Profile.self, Compare.self])
+        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Profile.self, Startup.self, Compare.self])
 }
 
 /// Prints a line on stderr (progress, warnings).
@@ -196,6 +196,19 @@ struct Profile: ParsableCommand {
 }
 
 extension KernelProfileReport.Model: ExpressibleByArgument {}
+
+struct Startup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time a process's start to its first OpenCL kernel and first GEMM (run twice: the second is the warm start).",
+        discussion: "Times count from the process's start as the kernel records it, so loading and runtime set-up are included.")
+
+    @Option(name: .long, help: ArgumentHelp("The device (default: opencl).", valueName: "device"))
+    var device = "opencl"
+
+    func run() throws {
+        print(try StartupReport.run(spec: device), terminator: "")
+    }
+}
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(

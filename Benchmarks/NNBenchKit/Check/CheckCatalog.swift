@@ -253,11 +253,12 @@ public enum CheckCatalog {
             Pool2dGeometry(batch: 2, channels: 2, inHeight: 7, inWidth: 9, kernel: (3, 3), stride: (2, 2), padding: (1, 1)),
             Pool2dGeometry(batch: 1, channels: 3, inHeight: 13, inWidth: 11, kernel: (4, 2), stride: (3, 1), padding: (2, 1)),
             // Disjoint windows (the scattering backward) with gaps and
-            // padding; then over 4x4 (the looping program), disjoint and
-            // overlapping.
+            // padding; a 5x5 window spelled out; then over 7x7 (the looping
+            // program), disjoint and overlapping.
             Pool2dGeometry(batch: 1, channels: 2, inHeight: 9, inWidth: 10, kernel: (2, 3), stride: (3, 4), padding: (1, 1)),
-            Pool2dGeometry(batch: 1, channels: 2, inHeight: 11, inWidth: 10, kernel: (5, 4), stride: (5, 4)),
             Pool2dGeometry(batch: 1, channels: 1, inHeight: 12, inWidth: 11, kernel: (5, 5), stride: (2, 2), padding: (2, 2)),
+            Pool2dGeometry(batch: 1, channels: 2, inHeight: 17, inWidth: 10, kernel: (8, 3), stride: (8, 3)),
+            Pool2dGeometry(batch: 1, channels: 1, inHeight: 13, inWidth: 6, kernel: (9, 2), stride: (2, 1), padding: (4, 1)),
         ], more: [Pool2dGeometry(batch: 2, channels: 3, inHeight: 28, inWidth: 28, kernel: (2, 2))])
     }
 

@@ -82,6 +82,10 @@ public final class OpenCLBackend: Backend {
     public var programsCompiled: Int { programs.compiledFromSource }
 
     public var programsLoadedFromCache: Int { programs.loadedFromCache }
+
+    /// Whether compiled programs are kept in the library's on-disk cache
+    /// (off on PoCL, which keeps its own, and with NN_KERNEL_CACHE=off).
+    public var keepsProgramBinaries: Bool { programs.keepsBinaries }
     /// cl_mem objects created through the driver so far (the pool serves the
     /// rest).
     public var driverAllocations: Int { pool.driverAllocations }

@@ -72,11 +72,8 @@ extension Pool2dGeometry {
         [inHeight, inWidth, outHeight, outWidth, kernelH, kernelW, strideH, strideW]
     }
 
-    /// The program variant with the window's taps spelled out (straight-line
-    /// code that vectorizes); windows over 4x4 run the looping program.
-    fileprivate var windowDefines: String {
-        kernelH <= 4 && kernelW <= 4 ? "-D POOL_KH=\(kernelH) -D POOL_KW=\(kernelW)" : ""
-    }
+    /// The program variant with the window's taps spelled out.
+    fileprivate var windowDefines: String { OpenCLBackend.windowDefines(kernelH, kernelW) }
 
     /// No input in two windows: each output scatters its gradient.
     fileprivate var windowsAreDisjoint: Bool { strideH >= kernelH && strideW >= kernelW }
@@ -85,4 +82,13 @@ extension Pool2dGeometry {
     fileprivate var planes: Int { batch * channels }
     fileprivate var outputRange: [Int] { [outWidth, outHeight, planes] }
     fileprivate var inputRange: [Int] { [inWidth, inHeight, planes] }
+}
+
+extension OpenCLBackend {
+    /// The -D options of a program built for a kh x kw window (EACH_TAP in
+    /// Kernels/common.cl: the taps spelled out, straight-line code that CPU
+    /// compilers vectorize); windows over 7x7 run the looping program.
+    static func windowDefines(_ kh: Int, _ kw: Int) -> String {
+        kh <= 7 && kw <= 7 ? "-D WINDOW_KH=\(kh) -D WINDOW_KW=\(kw)" : ""
+    }
 }

@@ -63,6 +63,8 @@ final class OpenCLPrograms {
 
     var programCount: Int { programs.count }
 
+    var keepsBinaries: Bool { cache != nil }
+
     /// `defines`: -D options of a program variant (the tuner's GEMM blocks).
     func options(_ family: KernelFamily, _ dtype: DType, defines: String = "") -> String {
         let t = dtype == .float64 ? "double" : "float"
