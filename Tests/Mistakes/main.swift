@@ -20,6 +20,12 @@ let mistakes: [String: () -> Void] = [
     "cross-entropy-labels": {
         _ = Tensor.softmaxCrossEntropy(logits: Tensor.zeros([4, 10]), labels: Tensor(int32: [1, 2, 3]))
     },
+    "backward-twice": {
+        let w = Tensor.ones([3, 2]).requiringGrad()
+        let loss = Tensor.ones([4, 3]).matmul(w).sum()
+        loss.backward()
+        loss.backward()
+    },
     "dataloader-batch": {
         _ = DataLoader(Dataset(features: [0, 1, 2, 3], featureShape: [2], labels: [0, 1]), batchSize: 0)
     },

@@ -10,6 +10,10 @@ final class GradNode {
     private(set) var backward: ((Tensor) -> [Tensor?])?
     let isLeaf: Bool
     var grad: Tensor?
+    /// Set when a backward pass without `retainGraph` ran this node's
+    /// closure and dropped it (with the inputs it saved), as PyTorch frees a
+    /// graph's saved tensors.
+    private(set) var released = false
 
     init(name: String, shape: [Int], parents: [GradNode?], backward: ((Tensor) -> [Tensor?])?) {
         self.name = name
@@ -17,6 +21,13 @@ final class GradNode {
         self.parents = parents
         self.backward = backward
         isLeaf = backward == nil
+    }
+
+    /// Drops the closure and the links to the parents after a backward pass.
+    func release() {
+        backward = nil
+        parents = []
+        released = true
     }
 
     /// Frees the graph behind this node iteratively. Left to ARC, each node
@@ -100,7 +111,11 @@ extension Tensor {
 
     /// Back-propagates from this tensor: `gradient` defaults to 1 for a
     /// one-element tensor. Gradients accumulate into the leaves' `grad`.
-    public func backward(_ gradient: Tensor? = nil) {
+    ///
+    /// As in PyTorch, the pass frees the graph it walked (each op's saved
+    /// inputs), so a second backward through any of it stops with a message;
+    /// `retainGraph: true` keeps the graph for another pass.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
         guard let root = node else {
             requirementFailed("backward: tensor \(shape) does not require grad (no input had requiresGrad set)")
         }
@@ -117,14 +132,21 @@ extension Tensor {
             var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
             for node in GradNode.reverseTopologicalOrder(from: root) {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+                if node.released {
+                    requirementFailed("backward: trying to backward through the graph a second time: the saved values of "
+                                      + "\(node.name) (output \(node.shape)) were freed by an earlier backward(). Pass "
+                                      + "retainGraph: true to the first backward() to keep the graph for another pass")
+                }
                 guard let backward = node.backward else {
                     node.grad = node.grad.map { $0 + g } ?? g
                     continue
                 }
                 let inputGrads = backward(g)
-                require(inputGrads.count == node.parents.count,
-                             "backward: \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
-                for (parent, grad) in zip(node.parents, inputGrads) {
+                let parents = node.parents
+                if !retainGraph { node.release() }
+                require(inputGrads.count == parents.count,
+                             "backward: \(node.name) returned \(inputGrads.count) gradients for \(parents.count) inputs")
+                for (parent, grad) in zip(parents, inputGrads) {
                     guard let parent, let grad else { continue }
                     require(grad.shape == parent.shape,
                                  ShapeErrors.mismatch("backward of \(node.name)", grad.shape, parent.shape, "gradient shape differs from the input's"))

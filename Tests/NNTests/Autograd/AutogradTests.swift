@@ -34,6 +34,21 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(try grad(x), [5, -1, 9])
     }
 
+    /// PyTorch's retain_graph: a second pass through the same graph needs
+    /// the first to keep it, and then adds the gradients again. (Without it
+    /// the second pass stops with a message: ReleaseMessageTests.)
+    func testRetainGraphAllowsASecondPass() throws {
+        let x = TT.f64([1, -2, 3], [3]).requiringGrad()
+        let h = x * x
+        let loss = h.sum()
+        loss.backward(retainGraph: true)
+        loss.backward(retainGraph: true)
+        XCTAssertEqual(try grad(x), [4, -8, 12])
+        // The graph stays usable: another loss through the retained h.
+        (h * 2).sum().backward()
+        XCTAssertEqual(try grad(x), [8, -16, 24])
+    }
+
     func testZeroGradClears() throws {
         let x = TT.f64([1, -2, 3], [3]).requiringGrad()
         (x * x).sum().backward()

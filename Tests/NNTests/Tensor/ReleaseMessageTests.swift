@@ -24,6 +24,7 @@ final class ReleaseMessageTests: XCTestCase {
         ("maxpool-kernel", ["MaxPool2d", "[1, 1, 2, 2]"]),
         ("cross-entropy-labels", ["softmaxCrossEntropy", "[4, 10]", "[3]"]),
         ("dataloader-batch", ["DataLoader", "batchSize", "0"]),
+        ("backward-twice", ["backward", "second time", "retainGraph: true"]),
     ]
 
     /// The helper next to the test bundle (.build/<configuration>/).
