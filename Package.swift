@@ -76,7 +76,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "NNTests",
-            dependencies: ["NN", "NNBenchKit", "nn-mistakes"],
+            // The executables run as child processes (messages, options).
+            dependencies: ["NN", "NNBenchKit", "nn-mistakes", "nntrain"],
             path: "Tests/NNTests",
             // Read through #filePath, not bundled.
             exclude: ["Fixtures"],

@@ -87,11 +87,19 @@ struct CharLSTM: ParsableCommand {
     var svg: String?
 
     func validate() throws {
-        guard steps >= 1, batchSize >= 1, seqLen >= 1, embeddingSize >= 1, hiddenSize >= 1, evalEvery >= 1, logEvery >= 1 else {
-            throw ValidationError("--steps, --batch-size, --seq-len, sizes, --eval-every and --log-every must be positive")
+        for (value, option) in [(steps, "--steps"), (batchSize, "--batch-size"), (seqLen, "--seq-len"),
+                                (embeddingSize, "--embedding-size"), (hiddenSize, "--hidden-size"), (evalEvery, "--eval-every"),
+                                (logEvery, "--log-every")] {
+            try OptionChecks.atLeastOne(value, option)
         }
-        guard temperature > 0 else { throw ValidationError("--temperature must be positive") }
-        guard sample >= 0, clip >= 0, lr > 0 else { throw ValidationError("--sample and --clip must not be negative, --lr must be positive") }
+        try OptionChecks.positive(lr, "--lr")
+        try OptionChecks.positive(temperature, "--temperature")
+        try OptionChecks.nonNegative(clip, "--clip")
+        try OptionChecks.nonNegative(Double(sample), "--sample")
+        try OptionChecks.readableFile(data, "--data")
+        try OptionChecks.writableFile(save, "--save")
+        try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
+        try OptionChecks.writableFile(svg, "--svg")
     }
 
     func run() throws {
@@ -104,6 +112,11 @@ struct CharLSTM: ParsableCommand {
             throw ValidationError("\(error)\n(pass --data FILE; the project's copy is ../shared/data/tinyshakespeare/input.txt)")
         }
         let (trainTokens, validationTokens) = corpus.split(trainFraction: 0.9)
+        // A window is seqLen inputs and the next character of each.
+        guard validationTokens.count > seqLen else {
+            throw ValidationError("--seq-len \(seqLen): \(data) has \(corpus.tokens.count) characters, so its 10% validation part "
+                                  + "(\(validationTokens.count)) holds no window of \(seqLen + 1); use a shorter --seq-len or a longer text")
+        }
         let vocabularySize = corpus.vocabulary.count
         print("\(data): \(corpus.tokens.count) characters, vocabulary \(vocabularySize); \(trainTokens.count) train / "
               + "\(validationTokens.count) validation; on \(device)")
@@ -138,6 +151,7 @@ struct CharLSTM: ParsableCommand {
 
             if step % logEvery == 0 || step == steps {
                 let mean = try logLoss.scalarDouble() / Double(logSteps)  // waits for the device
+                try TrainingFailure.checkFinite(mean, step: step, hint: "lower --lr or keep --clip above 0")
                 trainingSeconds += Date().timeIntervalSince(clock)
                 lastTrainLoss = mean
                 print("step \(step)/\(steps)  train loss \(String(format: "%.4f", mean))  "

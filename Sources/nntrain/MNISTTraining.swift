@@ -28,6 +28,17 @@ struct MNISTOptions: ParsableArguments {
 
     @Option(help: "Write the loss/accuracy curves as SVG.")
     var svg: String?
+
+    func validate() throws {
+        try OptionChecks.directory(data, "--data")
+        if let epochs { try OptionChecks.atLeastOne(epochs, "--epochs") }
+        try OptionChecks.atLeastOne(batchSize, "--batch-size")
+        try OptionChecks.positive(lr, "--lr")
+        try OptionChecks.inUnitInterval(momentum, "--momentum")
+        try OptionChecks.writableFile(save, "--save")
+        try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
+        try OptionChecks.writableFile(svg, "--svg")
+    }
 }
 
 /// One MNIST training run, shared by mnist-mlp and mnist-lenet: the

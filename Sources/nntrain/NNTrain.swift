@@ -22,6 +22,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Write final metrics as JSON to this file.")
     var json: String?
 
+    func validate() throws {
+        try OptionChecks.writableFile(json, "--json")
+    }
+
     /// Selects the device named by --backend (or the environment) and makes
     /// it the default, throwing a readable error for a bad name.
     func selectDevice() throws -> Device {

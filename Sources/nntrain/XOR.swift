@@ -19,6 +19,12 @@ struct XOR: ParsableCommand {
     @Option(help: "Learning rate.")
     var lr: Double = 0.1
 
+    func validate() throws {
+        try OptionChecks.atLeastOne(steps, "--steps")
+        try OptionChecks.atLeastOne(hidden, "--hidden")
+        try OptionChecks.positive(lr, "--lr")
+    }
+
     func run() throws {
         let device = try options.selectDevice()
         Random.manualSeed(options.seed)
@@ -46,7 +52,7 @@ struct XOR: ParsableCommand {
             for (p, m) in zip(params, momentum) { p.sgdStep(momentumBuffer: m, hyper: hyper, firstStep: step == 1) }
             if step == 1 || step % 50 == 0 || step == steps {
                 loss = try l.scalar()
-                guard loss.isFinite else { throw ValidationError("loss became \(loss) at step \(step)") }
+                try TrainingFailure.checkFinite(Double(loss), step: step)
                 print("step \(step)/\(steps)  loss \(String(format: "%.4f", loss))")
             }
         }

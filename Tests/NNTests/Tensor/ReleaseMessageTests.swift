@@ -27,28 +27,7 @@ final class ReleaseMessageTests: XCTestCase {
         ("backward-twice", ["backward", "second time", "retainGraph: true"]),
     ]
 
-    /// The helper next to the test bundle (.build/<configuration>/).
-    private var helper: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("nn-mistakes")
-    }
-
-    private func run(_ name: String) throws -> (status: Int32, stderr: String, stdout: String) {
-        guard FileManager.default.isExecutableFile(atPath: helper.path) else {
-            throw XCTSkip("\(helper.path) is not built (swift build --build-tests builds it)")
-        }
-        let process = Process()
-        process.executableURL = helper
-        process.arguments = [name]
-        // No backtracer: only the message matters, and it is faster.
-        process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
-        let err = Pipe(), out = Pipe()
-        process.standardError = err
-        process.standardOutput = out
-        try process.run()
-        let errData = err.fileHandleForReading.readDataToEndOfFile(), outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: errData, as: UTF8.self), String(decoding: outData, as: UTF8.self))
-    }
+    private func run(_ name: String) throws -> ChildProcess.Result { try ChildProcess.run("nn-mistakes", [name]) }
 
     func testEveryMistakeStopsWithItsMessage() throws {
         XCTAssertGreaterThanOrEqual(Self.cases.count, 12)
