@@ -74,10 +74,17 @@ let package = Package(
             dependencies: ["NN"],
             path: "Tests/Mistakes",
             swiftSettings: swiftSettings),
+        // Saves a checkpoint in a loop until killed, for the killed-save test
+        // (Tests/NNTests/Checkpoints/KilledSaveTests.swift).
+        .executableTarget(
+            name: "nn-save-loop",
+            dependencies: ["NN"],
+            path: "Tests/SaveLoop",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "NNTests",
             // The executables run as child processes (messages, options).
-            dependencies: ["NN", "NNBenchKit", "nn-mistakes", "nntrain"],
+            dependencies: ["NN", "NNBenchKit", "nn-mistakes", "nntrain", "nn-save-loop"],
             path: "Tests/NNTests",
             // Read through #filePath, not bundled.
             exclude: ["Fixtures"],

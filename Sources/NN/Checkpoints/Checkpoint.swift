@@ -53,11 +53,13 @@ public enum Checkpoint {
 
     /// Writes `bytes` to a temporary file beside `url`, flushes it, and
     /// renames it over `url`; on failure the temporary file is removed and
-    /// `url` is untouched.
+    /// `url` is untouched. Temporary files of `url` that a killed process
+    /// left behind are removed first.
     static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
         let target = url.path
         let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        removeStaleTemporaries(of: url)
+        let temporary = directory + "/" + temporaryPrefix(of: url) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         func failure(_ what: String) -> CheckpointError {
             let reason = String(cString: strerror(errno))
             return CheckpointError(file: target, message: "\(what): \(reason)")
@@ -91,6 +93,27 @@ public enum Checkpoint {
         if directoryFD >= 0 {
             _ = fsync(directoryFD)
             close(directoryFD)
+        }
+    }
+}
+
+extension Checkpoint {
+    /// ".<name>.tmp-": the temporary files of `url` are this, the writer's
+    /// PID, "-" and a random number.
+    static func temporaryPrefix(of url: URL) -> String { "." + url.lastPathComponent + ".tmp-" }
+
+    /// Removes the temporary files of `url` whose writer is no longer
+    /// running (a save killed between create and rename). A file of this
+    /// process, or of a PID that runs again, is left alone: it may be a
+    /// save in progress.
+    static func removeStaleTemporaries(of url: URL) {
+        let directory = url.deletingLastPathComponent().path
+        let prefix = temporaryPrefix(of: url)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let pidText = rest.split(separator: "-").first, let pid = pid_t(pidText), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
         }
     }
 }
