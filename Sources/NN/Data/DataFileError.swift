@@ -44,10 +44,4 @@ enum DataFiles {
             throw DataFileError(file: url.path, message: "cannot read the file: \(reason)")
         }
     }
-
-    /// `bytes` decompressed when they start with the gzip magic, as they are
-    /// otherwise.
-    static func decompressingIfNeeded(_ bytes: [UInt8], file: String) throws -> [UInt8] {
-        Gzip.isGzip(bytes) ? try Gzip.decompress(bytes, file: file) : bytes
-    }
 }

@@ -21,7 +21,16 @@ public enum Gzip {
         try bytes.withUnsafeBufferPointer { try decompress($0, file: file, limit: limit) }
     }
 
-    static func decompress(_ input: UnsafeBufferPointer<UInt8>, file: String, limit: Int) throws -> [UInt8] {
+    /// The first `count` bytes of a gzip file's contents (all of them when
+    /// it holds fewer), inflating no more than that: what a reader needs to
+    /// check a header before it decides how much to decompress. The stream
+    /// is checked as far as it is read (the trailer CRC only when the data
+    /// ends before `count`).
+    public static func decompressPrefix(_ bytes: [UInt8], count: Int, file: String = "<gzip data>") throws -> [UInt8] {
+        try bytes.withUnsafeBufferPointer { try decompress($0, file: file, limit: count, stopAtLimit: true) }
+    }
+
+    static func decompress(_ input: UnsafeBufferPointer<UInt8>, file: String, limit: Int, stopAtLimit: Bool = false) throws -> [UInt8] {
         func fail(_ message: String, _ offset: Int) -> DataFileError {
             DataFileError(file: file, location: .byte(offset), message: message)
         }
@@ -80,13 +89,14 @@ public enum Gzip {
             // may be corrupt).
             let hint = input.count >= 4
                 ? Int(readUInt32(input, input.count - 4)) : 0
-            let data: [UInt8], end: Int
+            let data: [UInt8], streamEnd: Int?
             do {
-                (data, end) = try Inflate.decompress(input, from: position, sizeHint: min(hint, 16 * input.count + 1024),
-                                                     limit: limit - result.count)
+                (data, streamEnd) = try Inflate.decompress(input, from: position, sizeHint: min(hint, 16 * input.count + 1024),
+                                                           limit: limit - result.count, stopAtLimit: stopAtLimit)
             } catch let failure as Inflate.Failure {
                 throw fail(failure.message, failure.byteOffset)
             }
+            guard let end = streamEnd else { return result + data }  // stopped at the limit
             guard end + 8 <= input.count else {
                 throw fail("gzip trailer (CRC-32 and length, 8 bytes) ends early (truncated data)", input.count)
             }

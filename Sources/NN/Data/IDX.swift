@@ -75,10 +75,26 @@ public enum IDX {
 
     /// The array in `bytes` (an IDX file, plain or gzip-compressed); `file`
     /// names the source in errors.
+    /// A gzip file is inflated twice over at most: first the largest header
+    /// an IDX file can have, then exactly the size that header declares plus
+    /// one byte (to see trailing data), so a decompression bomb costs what
+    /// its header claims, never what its stream would expand to.
     public static func decode(_ bytes: [UInt8], file: String = "<IDX data>") throws -> IDXArray {
         let compressed = Gzip.isGzip(bytes)
-        let data = compressed ? try Gzip.decompress(bytes, file: file) : bytes
-        let name = compressed ? "\(file) (decompressed)" : file
+        var data = bytes
+        if compressed {
+            let header = try Gzip.decompressPrefix(bytes, count: 4 + 4 * 255, file: file)
+            // A header that does not parse fails here with its own message.
+            let declared = (try? parse(header, file: "\(file) (decompressed)", headerOnly: true))?.size ?? header.count
+            data = try Gzip.decompressPrefix(bytes, count: declared + 1, file: file)
+        }
+        return try parse(data, file: compressed ? "\(file) (decompressed)" : file, headerOnly: false).array!
+    }
+
+    /// Checks `data` as an IDX file. `headerOnly`: `data` may be just the
+    /// first bytes; returns the file size its header declares. Otherwise
+    /// the whole file, returned as an array.
+    private static func parse(_ data: [UInt8], file name: String, headerOnly: Bool) throws -> (size: Int, array: IDXArray?) {
         func fail(_ message: String, _ offset: Int) -> DataFileError {
             DataFileError(file: name, location: .byte(offset), message: message)
         }
@@ -119,6 +135,7 @@ public enum IDX {
         }
         let available = data.count - headerSize
         let (needed, overflow) = elements.multipliedReportingOverflow(by: type.byteSize)
+        if headerOnly && !overflow && elements != .max { return (headerSize + needed, nil) }
         if overflow || elements == .max || needed > available {
             let neededText = overflow || elements == .max ? "more bytes than any file holds" : "\(needed) bytes"
             throw fail("truncated: shape \(shape) of \(type) needs \(neededText) after the \(headerSize)-byte header, the file has \(available)",
@@ -128,6 +145,6 @@ public enum IDX {
             throw fail("\(available - needed) bytes of trailing data after the \(needed) bytes of values of shape \(shape)",
                        headerSize + needed)
         }
-        return IDXArray(elementType: type, shape: shape, storage: Array(data[headerSize...]))
+        return (data.count, IDXArray(elementType: type, shape: shape, storage: Array(data[headerSize...])))
     }
 }

@@ -14,14 +14,22 @@ struct Inflate {
     /// Decompresses the raw deflate stream that starts at `input[start]`.
     /// Returns the output and the offset of the first byte after the stream
     /// (the last block's final byte, padding bits discarded). Throws when the
-    /// output would exceed `limit` bytes.
+    /// output would exceed `limit` bytes; with `stopAtLimit`, returns the
+    /// first `limit` bytes instead and `end` nil (the stream goes on).
     static func decompress(_ input: UnsafeBufferPointer<UInt8>, from start: Int, sizeHint: Int = 0,
-                           limit: Int = .max) throws -> (output: [UInt8], end: Int) {
-        var inflater = Inflate(input: input, start: start, limit: limit)
+                           limit: Int = .max, stopAtLimit: Bool = false) throws -> (output: [UInt8], end: Int?) {
+        var inflater = Inflate(input: input, start: start, limit: limit, stopAtLimit: stopAtLimit)
         inflater.output.reserveCapacity(max(0, min(sizeHint, limit)))
-        try inflater.run()
+        do {
+            try inflater.run()
+        } catch is LimitReached {
+            return (inflater.output, nil)
+        }
         return (inflater.output, (inflater.consumedBits + 7) / 8)
     }
+
+    /// Thrown inside a `stopAtLimit` decode once the output is full.
+    private struct LimitReached: Error {}
 
     private let input: UnsafeBufferPointer<UInt8>
     /// The next input byte to load into `bitBuffer`; runs past the end when
@@ -32,11 +40,21 @@ struct Inflate {
     private var bitCount = 0
     private var output: [UInt8] = []
     private let limit: Int
+    private let stopAtLimit: Bool
 
-    private init(input: UnsafeBufferPointer<UInt8>, start: Int, limit: Int) {
+    private init(input: UnsafeBufferPointer<UInt8>, start: Int, limit: Int, stopAtLimit: Bool) {
         self.input = input
         self.next = start
         self.limit = limit
+        self.stopAtLimit = stopAtLimit
+    }
+
+    /// How many of `count` more output bytes fit: all of them, or (with
+    /// stopAtLimit) those up to the limit; past the limit otherwise, throws.
+    private func room(for count: Int) throws -> Int {
+        guard output.count + count > limit else { return count }
+        guard stopAtLimit else { throw failure("decompressed data exceeds the limit of \(limit) bytes") }
+        return limit - output.count
     }
 
     private var consumedBits: Int { next * 8 - bitCount }
@@ -116,8 +134,9 @@ struct Inflate {
             throw Failure(message: "stored block of \(length) bytes runs past the end of the data (truncated data)",
                           byteOffset: position)
         }
-        guard output.count + length <= limit else { throw failure("decompressed data exceeds the limit of \(limit) bytes") }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: input[position..<position + length]))
+        let fits = try room(for: length)
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: input[position..<position + fits]))
+        if fits < length { throw LimitReached() }
         next = position + length
     }
 
@@ -137,7 +156,7 @@ struct Inflate {
         while true {
             let symbol = try decode(literals)
             if symbol < 256 {
-                guard output.count < limit else { throw failure("decompressed data exceeds the limit of \(limit) bytes") }
+                guard try room(for: 1) == 1 else { throw LimitReached() }
                 output.append(UInt8(truncatingIfNeeded: symbol))
             } else if symbol == 256 {
                 return
@@ -151,14 +170,13 @@ struct Inflate {
                 guard distance <= output.count else {
                     throw failure("back-reference distance \(distance) reaches before the start of the data (\(output.count) bytes written)")
                 }
-                guard output.count + length <= limit else {
-                    throw failure("decompressed data exceeds the limit of \(limit) bytes")
-                }
+                let fits = try room(for: length)
                 var from = output.count - distance
-                for _ in 0..<length {
+                for _ in 0..<fits {
                     output.append(output[from])
                     from += 1
                 }
+                if fits < length { throw LimitReached() }
             }
         }
     }

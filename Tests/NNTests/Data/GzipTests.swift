@@ -55,39 +55,6 @@ final class GzipTests: XCTestCase {
 
     // MARK: Hand-built deflate streams
 
-    /// Writes deflate bit streams: header fields least significant bit
-    /// first, Huffman codes most significant bit first.
-    private struct BitWriter {
-        var bytes: [UInt8] = []
-        var bitCount = 0
-
-        mutating func bits(_ value: Int, _ count: Int) {
-            for i in 0..<count { bit((value >> i) & 1) }
-        }
-
-        mutating func code(_ value: Int, _ length: Int) {
-            for i in (0..<length).reversed() { bit((value >> i) & 1) }
-        }
-
-        mutating func bit(_ b: Int) {
-            if bitCount % 8 == 0 { bytes.append(0) }
-            bytes[bytes.count - 1] |= UInt8(b) << UInt8(bitCount % 8)
-            bitCount += 1
-        }
-
-        /// A literal/length symbol in the fixed code.
-        mutating func fixedSymbol(_ s: Int) {
-            switch s {
-            case 0..<144: code(0x30 + s, 8)
-            case 144..<256: code(0x190 + s - 144, 9)
-            case 256..<280: code(s - 256, 7)
-            default: code(0xC0 + s - 280, 8)
-            }
-        }
-
-        mutating func alignToByte() { bitCount = bytes.count * 8 }
-    }
-
     private func inflate(_ bytes: [UInt8]) throws -> [UInt8] {
         try bytes.withUnsafeBufferPointer { try Inflate.decompress($0, from: 0).output }
     }
@@ -100,7 +67,7 @@ final class GzipTests: XCTestCase {
     }
 
     func testFixedHuffmanLiteralsAndOverlappingMatch() throws {
-        var w = BitWriter()
+        var w = DeflateBitWriter()
         w.bits(1, 1); w.bits(1, 2)  // final, fixed
         for c in "ab".utf8 { w.fixedSymbol(Int(c)) }
         w.fixedSymbol(258); w.code(1, 5)  // length 4, distance 2: "abab" from an overlapping copy
@@ -111,7 +78,7 @@ final class GzipTests: XCTestCase {
 
     func testLongestMatchAtTheFarthestDistanceAcrossBlocks() throws {
         let prefix = (0..<33_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
-        var w = BitWriter()
+        var w = DeflateBitWriter()
         w.bits(0, 1); w.bits(0, 2)  // stored, not final
         w.alignToByte()
         w.bytes += [UInt8(prefix.count & 0xFF), UInt8(prefix.count >> 8), UInt8(~prefix.count & 0xFF), UInt8((~prefix.count >> 8) & 0xFF)]
@@ -128,19 +95,19 @@ final class GzipTests: XCTestCase {
     }
 
     func testMalformedStreamsThrow() {
-        var w = BitWriter()
+        var w = DeflateBitWriter()
         w.bits(1, 1); w.bits(3, 2)
         assertInflateFails(w.bytes, "invalid block type 3")
 
-        w = BitWriter()
+        w = DeflateBitWriter()
         w.bits(1, 1); w.bits(1, 2); w.fixedSymbol(97); w.fixedSymbol(257); w.code(1, 5); w.fixedSymbol(256)
         assertInflateFails(w.bytes, "before the start of the data")
 
-        w = BitWriter()
+        w = DeflateBitWriter()
         w.bits(1, 1); w.bits(1, 2); w.fixedSymbol(97); w.fixedSymbol(286); w.fixedSymbol(256)
         assertInflateFails(w.bytes, "invalid length symbol 286")
 
-        w = BitWriter()
+        w = DeflateBitWriter()
         w.bits(1, 1); w.bits(1, 2); w.fixedSymbol(97); w.fixedSymbol(257); w.code(30, 5); w.fixedSymbol(256)
         assertInflateFails(w.bytes, "invalid distance symbol 30")
 
@@ -149,20 +116,20 @@ final class GzipTests: XCTestCase {
         assertInflateFails([0x01, 0x05, 0x00, 0xFA, 0xFF] + Array("hell".utf8), "runs past the end")
 
         // Dynamic block declaring 287 literal/length codes.
-        w = BitWriter()
+        w = DeflateBitWriter()
         w.bits(1, 1); w.bits(2, 2); w.bits(30, 5); w.bits(0, 5); w.bits(0, 4)
         w.bits(0, 32)
         assertInflateFails(w.bytes, "287 literal/length codes")
 
         // Over-subscribed code-length code: 19 codes of length 1.
-        w = BitWriter()
+        w = DeflateBitWriter()
         w.bits(1, 1); w.bits(2, 2); w.bits(0, 5); w.bits(0, 5); w.bits(15, 4)
         for _ in 0..<19 { w.bits(1, 3) }
         assertInflateFails(w.bytes, "over-subscribed")
 
         // Empty input, and a final block that never ends.
         assertInflateFails([], "ends early")
-        w = BitWriter()
+        w = DeflateBitWriter()
         w.bits(1, 1); w.bits(1, 2); w.fixedSymbol(97)
         assertInflateFails(w.bytes, "ends early")
     }
