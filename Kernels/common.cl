@@ -84,3 +84,17 @@ inline T sigmoid_of(const T x) { return (T)1 / ((T)1 + exp(-x)); }
 #define WINDOW_H(runtime) (runtime)
 #define WINDOW_W(runtime) (runtime)
 #endif
+
+// Index checks (gather, scatter-add, class labels): the first work-item to
+// meet an index outside [0, bound) records the op's code, the index, its
+// position and the bound in `errors` (4 ints, all 0 while clean); the host
+// reads them at its next download or synchronize and throws an error that
+// names them (OpenCLBackend+IndexChecks.swift). Codes: 1 gather, 2
+// scatter-add, 3 class labels of cross-entropy.
+inline void report_bad_index(global int* errors, const int op, const int index, const int position, const int bound) {
+    if (atomic_cmpxchg(errors, 0, op) == 0) {
+        errors[1] = index;
+        errors[2] = position;
+        errors[3] = bound;
+    }
+}

@@ -114,16 +114,19 @@ kernel void argmax(global const T* restrict x, global int* restrict indices, con
     indices[oi] = bestIndex;
 }
 
-// out[o, j, i] = x[o, indices[o, j, i], i]; an index out of range gives 0.
-// Elements are copied as bits, so one kernel serves float32 and int32.
+// out[o, j, i] = x[o, indices[o, j, i], i]; an index out of range gives 0
+// and is reported (report_bad_index). Elements are copied as bits, so one
+// kernel serves float32 and int32.
 #define GATHER(NAME, TYPE) \
 kernel void NAME(global const TYPE* restrict x, global const int* restrict indices, global TYPE* restrict out, \
-                 const int axis, const int inner, const int indexCount, const int n) { \
+                 const int axis, const int inner, const int indexCount, const int n, global int* errors) { \
     const int e = get_global_id(0); \
     if (e >= n) return; \
     const int o = e / (indexCount * inner), i = e % inner; \
     const int a = indices[e]; \
-    out[e] = a >= 0 && a < axis ? x[((long)o * axis + a) * inner + i] : (TYPE)0; \
+    const bool inside = a >= 0 && a < axis; \
+    if (!inside) report_bad_index(errors, 1, a, e, axis); \
+    out[e] = inside ? x[((long)o * axis + a) * inner + i] : (TYPE)0; \
 }
 
 GATHER(gather_32, uint)
@@ -137,14 +140,19 @@ GATHER(gather_64, ulong)
 // One work-item per (o, i) column walks j in order and adds each source into
 // its target row: O(indexCount) work per column, no atomics, and the same
 // addition order as the CPU backend.
+// An index out of range is skipped and reported (report_bad_index).
 kernel void scatter_add(global const T* restrict src, global const int* restrict indices, global T* restrict out,
-                        const int axis, const int inner, const int indexCount, const int columns) {
+                        const int axis, const int inner, const int indexCount, const int columns, global int* errors) {
     const int c = get_global_id(0);
     if (c >= columns) return;
     const int i = c % inner, o = c / inner;
     for (int j = 0; j < indexCount; ++j) {
         const long s = ((long)o * indexCount + j) * inner + i;
         const int a = indices[s];
-        if (a >= 0 && a < axis) out[((long)o * axis + a) * inner + i] += src[s];
+        if (a >= 0 && a < axis) {
+            out[((long)o * axis + a) * inner + i] += src[s];
+        } else {
+            report_bad_index(errors, 2, a, (int)s, axis);
+        }
     }
 }

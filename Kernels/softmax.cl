@@ -70,10 +70,11 @@ kernel void softmax_backward(global const T* restrict y, global const T* restric
 }
 
 // One row of logits per work-item: log-softmax into probs, the smoothed loss
-// from it, then probs = exp(log p). A label out of range gives a NaN loss.
+// from it, then probs = exp(log p). A label out of range gives a NaN loss
+// and is reported (report_bad_index; the backward reads the same labels).
 kernel void softmax_cross_entropy(global const T* restrict logits, global const int* restrict labels,
                                   global T* restrict losses, global T* restrict probs, const int rows,
-                                  const int classes, const T s) {
+                                  const int classes, const T s, global int* errors) {
     const int r = get_global_id(0);
     if (r >= rows) return;
     global const T* x = logits + (long)r * classes;
@@ -85,6 +86,7 @@ kernel void softmax_cross_entropy(global const T* restrict logits, global const 
     const T logSum = log(sum);
     for (int c = 0; c < classes; ++c) logp[c] = (x[c] - m) - logSum;
     const int label = labels[r];
+    if (label < 0 || label >= classes) report_bad_index(errors, 3, label, r, classes);
     T total = 0;
     for (int c = 0; c < classes; ++c) total += logp[c];
     losses[r] = label >= 0 && label < classes ? -((T)1 - s) * logp[label] - s * total / (T)classes : (T)NAN;

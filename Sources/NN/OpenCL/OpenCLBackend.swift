@@ -41,6 +41,10 @@ public final class OpenCLBackend: Backend {
     /// Work-items per automatic work-group (see `automaticLocalSize`);
     /// NN_GROUP_SIZE overrides it for experiments (0: the driver chooses).
     let groupTarget = ProcessInfo.processInfo.environment["NN_GROUP_SIZE"].flatMap { Int($0) }.map { max(0, $0) } ?? 256
+    /// The device-side index checks' error buffer (OpenCLIndexChecks.swift),
+    /// and whether an op that checks ran since the last read of it.
+    var indexErrorBuffer: DeviceBuffer?
+    var indexChecksDue = false
     /// Per-kernel device times when the queue profiles (nil otherwise).
     let profile: OpenCLKernelProfile?
 
@@ -69,6 +73,7 @@ public final class OpenCLBackend: Backend {
 
     deinit {
         clFinish(queue)
+        indexErrorBuffer = nil  // back to the pool before it drains
         pool.drain()
         clReleaseCommandQueue(queue)
         clReleaseContext(context)
@@ -170,6 +175,7 @@ public final class OpenCLBackend: Backend {
         lock.lock()
         defer { lock.unlock() }
         try throwPending()
+        try throwIndexErrors()
         downloads += 1
         guard bytes.count > 0 else { return try synchronize() }
         let status = clEnqueueReadBuffer(queue, try b.mem(), cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
@@ -182,6 +188,7 @@ public final class OpenCLBackend: Backend {
         defer { lock.unlock() }
         try throwPending()
         try check(clFinish(queue), "clFinish on \(info.name)")
+        try throwIndexErrors()
     }
 
     private func throwPending() throws {

@@ -12,6 +12,10 @@ public enum OpenCLError: Error, CustomStringConvertible, Equatable {
     case noDevice(requested: String, found: String)
     /// The device lacks a capability an operation needs (e.g. fp64).
     case unsupported(device: String, what: String)
+    /// An op found an index outside [0, bound) on the device (gather,
+    /// embedding, scatter-add, class labels); `position` is the index's
+    /// element in the op's index tensor.
+    case indexOutOfRange(op: String, index: Int, position: Int, bound: Int)
 
     public var description: String {
         switch self {
@@ -23,6 +27,9 @@ public enum OpenCLError: Error, CustomStringConvertible, Equatable {
             return "no OpenCL device for '\(requested)'; found: \(found)"
         case .unsupported(let device, let what):
             return "OpenCL device \(device) does not support \(what)"
+        case .indexOutOfRange(let op, let index, let position, let bound):
+            return "\(op): index \(index) (element \(position) of the indices) is out of range 0..<\(bound); found on the "
+                + "OpenCL device, reported at the next read-back (results computed from it are meaningless)"
         }
     }
 

@@ -41,8 +41,9 @@ extension OpenCLBackend {
                .buffer(xb), .buffer(ib), .int(view.axis), .int(view.inner), .int(outputs))
     }
 
-    /// Indices out of range give 0 (a kernel cannot stop the program as the
-    /// CPU backend's require does).
+    /// Indices out of range give 0 and make the next download or
+    /// synchronize throw (a kernel cannot stop the program as the CPU
+    /// backend's require does).
     public func gather(_ x: DeviceBuffer, indices: DeviceBuffer, out: DeviceBuffer, view: AxisView, indexCount: Int) {
         let xb = cl(x, "gather"), ib = cl(indices, "gather"), ob = cl(out, "gather")
         let n = view.outer * indexCount * view.inner
@@ -50,12 +51,14 @@ extension OpenCLBackend {
                      "OpenCLBackend.gather: view \(view), \(indexCount) indices, buffers \(xb.count) \(xb.dtype)/\(ib.count) \(ib.dtype)/\(ob.count) \(ob.dtype)")
         let wide = xb.dtype == .float64
         launch(.reduce, wide ? "gather_64" : "gather_32", dtype: wide ? .float64 : .float32, global: n,
-               .buffer(xb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(n))
+               .buffer(xb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(n),
+               .buffer(indexErrors()))
     }
 
     /// Deterministic: each element of `out` sums its matching sources in
     /// index order (no atomics), rounding as the CPU backend does. Indices
-    /// out of range are skipped.
+    /// out of range are skipped and make the next download or synchronize
+    /// throw.
     public func scatterAdd(_ src: DeviceBuffer, indices: DeviceBuffer, out: DeviceBuffer, view: AxisView, indexCount: Int) {
         let sb = cl(src, "scatterAdd"), ib = cl(indices, "scatterAdd"), ob = cl(out, "scatterAdd")
         let n = view.outer * indexCount * view.inner
@@ -65,6 +68,7 @@ extension OpenCLBackend {
         guard indexCount > 0 else { return }
         let columns = view.outer * view.inner
         launch(.reduce, "scatter_add", dtype: sb.dtype, global: columns,
-               .buffer(sb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(columns))
+               .buffer(sb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(columns),
+               .buffer(indexErrors()))
     }
 }

@@ -20,8 +20,9 @@ extension OpenCLBackend {
                .buffer(yb), .buffer(gb), .buffer(xb), .int(view.axis), .int(view.inner), .int(rows), .int(log ? 1 : 0))
     }
 
-    /// A label out of range gives a NaN loss for its row (a kernel cannot
-    /// stop the program as the CPU backend's require does).
+    /// A label out of range gives a NaN loss for its row and makes the next
+    /// download or synchronize throw (a kernel cannot stop the program as
+    /// the CPU backend's require does).
     public func softmaxCrossEntropy(logits: DeviceBuffer, labels: DeviceBuffer, losses: DeviceBuffer, probs: DeviceBuffer,
                                     rows: Int, classes: Int, labelSmoothing: Double) {
         let xb = cl(logits, "softmaxCrossEntropy"), lb = cl(labels, "softmaxCrossEntropy")
@@ -30,7 +31,8 @@ extension OpenCLBackend {
                      && xb.count >= rows * classes && pb.count >= rows * classes && lb.count >= rows && ob.count >= rows,
                      "OpenCLBackend.softmaxCrossEntropy: \(rows)x\(classes) with buffers \(xb.count)/\(lb.count)/\(ob.count)/\(pb.count)")
         launch(.softmax, "softmax_cross_entropy", dtype: xb.dtype, global: rows,
-               .buffer(xb), .buffer(lb), .buffer(ob), .buffer(pb), .int(rows), .int(classes), .scalar(labelSmoothing))
+               .buffer(xb), .buffer(lb), .buffer(ob), .buffer(pb), .int(rows), .int(classes), .scalar(labelSmoothing),
+               .buffer(indexErrors()))
     }
 
     public func softmaxCrossEntropyBackward(probs: DeviceBuffer, labels: DeviceBuffer, gradLosses: DeviceBuffer,
