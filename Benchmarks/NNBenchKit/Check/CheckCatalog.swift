@@ -262,6 +262,20 @@ public enum CheckCatalog {
         ], more: [Pool2dGeometry(batch: 2, channels: 3, inHeight: 28, inWidth: 28, kernel: (2, 2))])
     }
 
+    /// Max pooling forward then backward on inputs [x, gradOut]: outputs
+    /// the pooled values, the argmax indices and the input gradient.
+    private static func maxPoolCase(_ name: String, _ shape: String, _ g: Pool2dGeometry, _ inputs: [CheckInput]) -> CheckCase {
+        let inCount = g.inputShape.reduce(1, *), outCount = g.outputShape.reduce(1, *)
+        return CheckCase(name, shape, inputs, elementwise) { backend, x in
+            let out = backend.makeBuffer(count: outCount, dtype: .float32)
+            let indices = backend.makeBuffer(count: outCount, dtype: .int32)
+            let grad = backend.makeBuffer(count: inCount, dtype: .float32)
+            backend.maxPool2dForward(input: x[0], out: out, indices: indices, geometry: g)
+            backend.maxPool2dBackward(gradOut: x[1], indices: indices, gradInput: grad, geometry: g)
+            return [out, indices, grad]
+        }
+    }
+
     public static func pooling(_ scale: CheckScale) -> [CheckCase] {
         var cases: [CheckCase] = []
         // NaNs win a window, and a NaN in a later window row takes over from
@@ -274,29 +288,15 @@ public enum CheckCatalog {
                 let sign: Float = i % 2 == 0 ? 1 : -1
                 return i % 7 == 3 ? Float.nan : sign * Float(i) / 100
             }
-            cases.append(CheckCase("maxPool2d forward, backward with NaNs", "\(g.inputShape) k (\(g.kernelH), \(g.kernelW))",
-                                   [.float(values), .random(outCount, seed: 6)], elementwise) { backend, x in
-                let out = backend.makeBuffer(count: outCount, dtype: .float32)
-                let indices = backend.makeBuffer(count: outCount, dtype: .int32)
-                let grad = backend.makeBuffer(count: inCount, dtype: .float32)
-                backend.maxPool2dForward(input: x[0], out: out, indices: indices, geometry: g)
-                backend.maxPool2dBackward(gradOut: x[1], indices: indices, gradInput: grad, geometry: g)
-                return [out, indices, grad]
-            })
+            cases.append(maxPoolCase("maxPool2d forward, backward with NaNs", "\(g.inputShape) k (\(g.kernelH), \(g.kernelW))",
+                                     g, [.float(values), .random(outCount, seed: 6)]))
         }
         for g in poolingGeometries(scale) {
             let inCount = g.inputShape.reduce(1, *), outCount = g.outputShape.reduce(1, *)
             let shape = "\(g.inputShape) k (\(g.kernelH), \(g.kernelW)) s (\(g.strideH), \(g.strideW)) p (\(g.padH), \(g.padW))"
             // Distinct inputs: a tie would let the backends pick different argmaxes.
-            cases.append(CheckCase("maxPool2d forward, backward", shape, [.distinct(inCount, seed: 5), .random(outCount, seed: 6)],
-                                   elementwise) { backend, x in
-                let out = backend.makeBuffer(count: outCount, dtype: .float32)
-                let indices = backend.makeBuffer(count: outCount, dtype: .int32)
-                let grad = backend.makeBuffer(count: inCount, dtype: .float32)
-                backend.maxPool2dForward(input: x[0], out: out, indices: indices, geometry: g)
-                backend.maxPool2dBackward(gradOut: x[1], indices: indices, gradInput: grad, geometry: g)
-                return [out, indices, grad]
-            })
+            cases.append(maxPoolCase("maxPool2d forward, backward", shape, g,
+                                     [.distinct(inCount, seed: 5), .random(outCount, seed: 6)]))
             for includePad in [true, false] {
                 cases.append(CheckCase("avgPool2d forward, backward", shape + " countIncludePad \(includePad)",
                                        [.random(inCount, seed: 5), .random(outCount, seed: 6)], elementwise) { backend, x in

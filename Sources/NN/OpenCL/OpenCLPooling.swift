@@ -20,16 +20,9 @@ extension OpenCLBackend {
         checkPool(g, input: ib, output: gb, "maxPool2dBackward")
         require(xb.dtype == .int32 && xb.count >= g.outputShape.reduce(1, *),
                      "OpenCLBackend.maxPool2dBackward: indices must be int32 of output size \(g.outputShape), got \(xb.count) \(xb.dtype)")
-        let arguments: [KernelArgument] = [.buffer(gb), .buffer(xb), .buffer(ib), .int(g.planes), .int8(g.kernelVector),
-                                           .int(g.padH), .int(g.padW)]
-        if g.windowsAreDisjoint {
-            fill(ib, value: 0, offset: 0, count: g.inputShape.reduce(1, *))
-            launch(.pool, "max_pool_backward_disjoint", dtype: gb.dtype, global: g.outputRange, local: nil,
-                   defines: g.windowDefines, arguments)
-        } else {
-            launch(.pool, "max_pool_backward", dtype: gb.dtype, global: g.inputRange, local: nil, defines: g.windowDefines,
-                   arguments)
-        }
+        launchPoolBackward("max_pool_backward", g, gradInput: ib,
+                           [.buffer(gb), .buffer(xb), .buffer(ib), .int(g.planes), .int8(g.kernelVector), .int(g.padH),
+                            .int(g.padW)])
     }
 
     public func avgPool2dForward(input: DeviceBuffer, out: DeviceBuffer, geometry g: Pool2dGeometry, countIncludePad: Bool) {
@@ -44,15 +37,20 @@ extension OpenCLBackend {
                                   countIncludePad: Bool) {
         let gb = cl(gradOut, "avgPool2dBackward"), ib = cl(gradInput, "avgPool2dBackward")
         checkPool(g, input: ib, output: gb, "avgPool2dBackward")
-        let arguments: [KernelArgument] = [.buffer(gb), .buffer(ib), .int(g.planes), .int8(g.kernelVector), .int(g.padH),
-                                           .int(g.padW), .int(countIncludePad ? 1 : 0)]
+        launchPoolBackward("avg_pool_backward", g, gradInput: ib,
+                           [.buffer(gb), .buffer(ib), .int(g.planes), .int8(g.kernelVector), .int(g.padH), .int(g.padW),
+                            .int(countIncludePad ? 1 : 0)])
+    }
+
+    /// `name`_disjoint over the outputs into a zeroed gradient when no two
+    /// windows overlap, else `name` over the inputs.
+    private func launchPoolBackward(_ name: String, _ g: Pool2dGeometry, gradInput: OpenCLBuffer, _ arguments: [KernelArgument]) {
         if g.windowsAreDisjoint {
-            fill(ib, value: 0, offset: 0, count: g.inputShape.reduce(1, *))
-            launch(.pool, "avg_pool_backward_disjoint", dtype: gb.dtype, global: g.outputRange, local: nil,
-                   defines: g.windowDefines, arguments)
-        } else {
-            launch(.pool, "avg_pool_backward", dtype: gb.dtype, global: g.inputRange, local: nil, defines: g.windowDefines,
+            fill(gradInput, value: 0, offset: 0, count: g.inputShape.reduce(1, *))
+            launch(.pool, name + "_disjoint", dtype: gradInput.dtype, global: g.outputRange, local: nil, defines: g.windowDefines,
                    arguments)
+        } else {
+            launch(.pool, name, dtype: gradInput.dtype, global: g.inputRange, local: nil, defines: g.windowDefines, arguments)
         }
     }
 
