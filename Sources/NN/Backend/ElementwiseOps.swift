@@ -62,24 +62,10 @@ public struct BroadcastLayout: Equatable, Sendable {
             }
             return result
         }
-        let sa = strides(a), sb = strides(b)
-        // Drop size-1 axes, then merge an axis into the one before it when
-        // both operands continue contiguously across the boundary.
-        var shape: [Int] = [], aS: [Int] = [], bS: [Int] = []
-        for i in 0..<rank where out[i] != 1 {
-            if let last = shape.indices.last,
-               aS[last] == sa[i] * out[i], bS[last] == sb[i] * out[i] {
-                shape[last] *= out[i]
-                aS[last] = sa[i]
-                bS[last] = sb[i]
-            } else {
-                shape.append(out[i]); aS.append(sa[i]); bS.append(sb[i])
-            }
-        }
-        if shape.isEmpty { shape = [1]; aS = [0]; bS = [0] }
-        self.shape = shape
-        self.aStrides = aS
-        self.bStrides = bS
+        let walk = collapsedAxes(out, strides(a), strides(b))
+        self.shape = walk.shape
+        self.aStrides = walk.a
+        self.bStrides = walk.b
         self.count = out.reduce(1, *)
     }
 }

@@ -32,22 +32,33 @@ public struct StridedWalk: Equatable, Sendable {
     public let destination: StridedView
 
     public init(shape: [Int], source: StridedView, destination: StridedView) {
-        var walked: [Int] = [], ss: [Int] = [], ds: [Int] = []
-        for axis in shape.indices where shape[axis] != 1 {
-            let size = shape[axis], s = source.strides[axis], d = destination.strides[axis]
-            if let last = walked.indices.last, ss[last] == s * size, ds[last] == d * size {
-                walked[last] *= size
-                ss[last] = s
-                ds[last] = d
-            } else {
-                walked.append(size); ss.append(s); ds.append(d)
-            }
-        }
-        if walked.isEmpty { walked = [1]; ss = [0]; ds = [0] }
-        self.shape = walked
-        self.source = StridedView(offset: source.offset, strides: ss)
-        self.destination = StridedView(offset: destination.offset, strides: ds)
+        let walk = collapsedAxes(shape, source.strides, destination.strides)
+        self.shape = walk.shape
+        self.source = StridedView(offset: source.offset, strides: walk.a)
+        self.destination = StridedView(offset: destination.offset, strides: walk.b)
     }
+}
+
+/// `shape` walked under two stride sets with as few axes as it needs:
+/// size-1 axes dropped, and an axis merged into the one before it when both
+/// stride sets continue across the boundary with the same step. Rank >= 1
+/// (an empty walk is [1] with strides 0). Strided copies (StridedWalk) and
+/// broadcasts (BroadcastLayout, whose output is dense and so always
+/// merges) collapse this way.
+func collapsedAxes(_ shape: [Int], _ a: [Int], _ b: [Int]) -> (shape: [Int], a: [Int], b: [Int]) {
+    var walked: [Int] = [], aS: [Int] = [], bS: [Int] = []
+    for axis in shape.indices where shape[axis] != 1 {
+        let size = shape[axis]
+        if let last = walked.indices.last, aS[last] == a[axis] * size, bS[last] == b[axis] * size {
+            walked[last] *= size
+            aS[last] = a[axis]
+            bS[last] = b[axis]
+        } else {
+            walked.append(size); aS.append(a[axis]); bS.append(b[axis])
+        }
+    }
+    if walked.isEmpty { return ([1], [0], [0]) }
+    return (walked, aS, bS)
 }
 
 /// Data movement. One primitive, a strided copy, carries transpose, slice,
