@@ -45,4 +45,30 @@ public final class Adagrad: Optimizer {
     public func sum(of parameter: Parameter) -> (sum: Tensor, step: Int)? {
         states.state(of: parameter).map { ($0.state, $0.steps) }
     }
+
+    /// torch.optim.Adagrad's param group.
+    private struct Group: Codable {
+        var lr, lrDecay, weightDecay, initialAccumulatorValue, eps: Double
+        var params: [Int]
+    }
+
+    /// `state.<i>.sum` and `.step` per stepped parameter, and the param
+    /// group.
+    public func stateDict() -> OptimizerState {
+        let h = hyper
+        let group = Group(lr: h.learningRate, lrDecay: h.learningRateDecay, weightDecay: h.weightDecay,
+                          initialAccumulatorValue: h.initialAccumulatorValue, eps: h.epsilon, params: Array(parameters.indices))
+        return OptimizerState(optimizer: "Adagrad", tensors: states.stateTensors { sum, steps in [("sum", sum), ("step", OptimizerState.stepTensor(steps))] },
+                              paramGroups: OptimizerState.encodeGroup(group))
+    }
+
+    public func loadStateDict(_ state: OptimizerState) throws {
+        let g = try state.decodeGroup(Group.self, expecting: "Adagrad", parameterCount: parameters.count, params: \.params)
+        try states.load("Adagrad", state.tensors, tensorKeys: ["sum"], keepsSteps: true) { tensors, value in
+            guard let sum = tensors["sum"] else { throw OptimizerStateError(optimizer: "Adagrad", problems: ["a parameter \(value.shape) lacks sum"]) }
+            return sum
+        }
+        hyper = AdagradHyperparameters(learningRate: g.lr, learningRateDecay: g.lrDecay, weightDecay: g.weightDecay,
+                                       initialAccumulatorValue: g.initialAccumulatorValue, epsilon: g.eps)
+    }
 }

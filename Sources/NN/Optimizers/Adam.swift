@@ -16,6 +16,7 @@ import Foundation
 public class Adam: Optimizer {
     public var hyper: AdamHyperparameters
     private var states: ParameterStates<(m: Tensor, v: Tensor)>
+    private let name: String
 
     public var parameters: [Parameter] { states.parameters }
     public var learningRate: Double {
@@ -36,6 +37,7 @@ public class Adam: Optimizer {
         checkHyper(name, "epsilon", h.epsilon, h.epsilon >= 0)
         checkHyper(name, "weight decay", h.weightDecay, h.weightDecay >= 0)
         hyper = h
+        self.name = name
         states = ParameterStates(name, parameters)
     }
 
@@ -51,6 +53,43 @@ public class Adam: Optimizer {
     /// count (nil before its first step).
     public func moments(of parameter: Parameter) -> (m: Tensor, v: Tensor, step: Int)? {
         states.state(of: parameter).map { ($0.state.m, $0.state.v, $0.steps) }
+    }
+
+    /// torch.optim.Adam's (and AdamW's) param group.
+    private struct Group: Codable {
+        var lr: Double
+        var betas: [Double]
+        var eps, weightDecay: Double
+        var amsgrad: Bool
+        var params: [Int]
+    }
+
+    /// `state.<i>.exp_avg`, `.exp_avg_sq` and `.step` per stepped parameter,
+    /// and the param group.
+    public func stateDict() -> OptimizerState {
+        let h = hyper
+        let group = Group(lr: h.learningRate, betas: [h.beta1, h.beta2], eps: h.epsilon, weightDecay: h.weightDecay, amsgrad: false,
+                          params: Array(parameters.indices))
+        let tensors = states.stateTensors { moments, steps in
+            [("exp_avg", moments.m), ("exp_avg_sq", moments.v), ("step", OptimizerState.stepTensor(steps))]
+        }
+        return OptimizerState(optimizer: name, tensors: tensors, paramGroups: OptimizerState.encodeGroup(group))
+    }
+
+    public func loadStateDict(_ state: OptimizerState) throws {
+        let g = try state.decodeGroup(Group.self, expecting: name, parameterCount: parameters.count, params: \.params)
+        guard g.betas.count == 2, !g.amsgrad else {
+            throw OptimizerStateError(optimizer: name, problems: ["betas \(g.betas) amsgrad \(g.amsgrad): expected two betas and no AMSGrad"])
+        }
+        let name = self.name
+        try states.load(name, state.tensors, tensorKeys: ["exp_avg", "exp_avg_sq"], keepsSteps: true) { tensors, value in
+            guard let m = tensors["exp_avg"], let v = tensors["exp_avg_sq"] else {
+                throw OptimizerStateError(optimizer: name, problems: ["a parameter \(value.shape) lacks exp_avg or exp_avg_sq"])
+            }
+            return (m, v)
+        }
+        hyper = AdamHyperparameters(learningRate: g.lr, beta1: g.betas[0], beta2: g.betas[1], epsilon: g.eps,
+                                    weightDecay: g.weightDecay, decoupledWeightDecay: hyper.decoupledWeightDecay)
     }
 }
 

@@ -20,6 +20,13 @@ public protocol Optimizer: AnyObject {
     var learningRate: Double { get set }
     /// One update of every parameter that has a gradient.
     func step()
+    /// Its state, as PyTorch's `optimizer.state_dict()` lays it out (see
+    /// `OptimizerState`): what a training checkpoint saves.
+    func stateDict() -> OptimizerState
+    /// Restores a state from `stateDict()` (or PyTorch's, flattened the same
+    /// way): the hyperparameters and every stepped parameter's state. All
+    /// or nothing; throws `OptimizerStateError` listing what does not fit.
+    func loadStateDict(_ state: OptimizerState) throws
 }
 
 extension Optimizer {
@@ -58,6 +65,12 @@ struct ParameterStates<State> {
                 states[key] = entry
             }
         }
+    }
+
+    /// Replaces every state (a loaded optimizer state): parameters not
+    /// listed start afresh.
+    mutating func replaceAll(_ entries: [(Parameter, State, Int)]) {
+        states = Dictionary(uniqueKeysWithValues: entries.map { (ObjectIdentifier($0.0), ($0.1, $0.2)) })
     }
 
     /// The state of `parameter`, if it has been stepped.

@@ -52,4 +52,36 @@ public final class RMSprop: Optimizer {
                               momentumBuffer: h.momentum != 0 ? state.momentumBuffer : nil, hyper: h)
         }
     }
+
+    /// torch.optim.RMSprop's param group.
+    private struct Group: Codable {
+        var lr, alpha, eps, weightDecay, momentum: Double
+        var centered: Bool
+        var params: [Int]
+    }
+
+    /// `state.<i>.square_avg`, `.step` and, where used, `.grad_avg` and
+    /// `.momentum_buffer` per stepped parameter, and the param group.
+    public func stateDict() -> OptimizerState {
+        let h = hyper
+        let group = Group(lr: h.learningRate, alpha: h.alpha, eps: h.epsilon, weightDecay: h.weightDecay, momentum: h.momentum,
+                          centered: h.centered, params: Array(parameters.indices))
+        let tensors = states.stateTensors { state, steps in
+            [("square_avg", state.squareAvg)] + (state.gradAvg.map { [("grad_avg", $0)] } ?? [])
+                + (state.momentumBuffer.map { [("momentum_buffer", $0)] } ?? []) + [("step", OptimizerState.stepTensor(steps))]
+        }
+        return OptimizerState(optimizer: "RMSprop", tensors: tensors, paramGroups: OptimizerState.encodeGroup(group))
+    }
+
+    public func loadStateDict(_ state: OptimizerState) throws {
+        let g = try state.decodeGroup(Group.self, expecting: "RMSprop", parameterCount: parameters.count, params: \.params)
+        try states.load("RMSprop", state.tensors, tensorKeys: ["square_avg", "grad_avg", "momentum_buffer"], keepsSteps: true) { tensors, value in
+            guard let squareAvg = tensors["square_avg"] else {
+                throw OptimizerStateError(optimizer: "RMSprop", problems: ["a parameter \(value.shape) lacks square_avg"])
+            }
+            return State(squareAvg: squareAvg, gradAvg: tensors["grad_avg"], momentumBuffer: tensors["momentum_buffer"])
+        }
+        hyper = RMSpropHyperparameters(learningRate: g.lr, alpha: g.alpha, epsilon: g.eps, weightDecay: g.weightDecay,
+                                       momentum: g.momentum, centered: g.centered)
+    }
 }

@@ -49,4 +49,28 @@ public final class SGD: Optimizer {
     /// The momentum buffer of `parameter` (nil before its first step or
     /// without momentum).
     public func momentumBuffer(of parameter: Parameter) -> Tensor? { states.state(of: parameter)?.state ?? nil }
+
+    /// torch.optim.SGD's param group.
+    private struct Group: Codable {
+        var lr, momentum, dampening, weightDecay: Double
+        var nesterov: Bool
+        var params: [Int]
+    }
+
+    /// `state.<i>.momentum_buffer` per stepped parameter (none without
+    /// momentum) and the param group.
+    public func stateDict() -> OptimizerState {
+        let h = hyper
+        let group = Group(lr: h.learningRate, momentum: h.momentum, dampening: h.dampening, weightDecay: h.weightDecay,
+                          nesterov: h.nesterov, params: Array(parameters.indices))
+        return OptimizerState(optimizer: "SGD", tensors: states.stateTensors { buffer, _ in buffer.map { [("momentum_buffer", $0)] } ?? [] },
+                              paramGroups: OptimizerState.encodeGroup(group))
+    }
+
+    public func loadStateDict(_ state: OptimizerState) throws {
+        let g = try state.decodeGroup(Group.self, expecting: "SGD", parameterCount: parameters.count, params: \.params)
+        try states.load("SGD", state.tensors, tensorKeys: ["momentum_buffer"], keepsSteps: false) { tensors, _ in tensors["momentum_buffer"] }
+        hyper = SGDHyperparameters(learningRate: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay,
+                                   nesterov: g.nesterov)
+    }
 }

@@ -20,11 +20,42 @@ public protocol LRScheduler: AnyObject {
     var lastEpoch: Int { get }
     /// Advances one epoch and sets the optimizer's learning rate.
     func step()
+    /// Its progress and settings under PyTorch's attribute names
+    /// (`last_epoch`, `gamma`, `T_max`, ...): what a training checkpoint
+    /// saves. The learning rate itself lives in the optimizer's state.
+    func stateDict() -> [String: Double]
+    /// Restores progress from `stateDict()`. Unlike PyTorch, which takes
+    /// the saved settings over silently, a state of a schedule with other
+    /// settings is refused (`ScheduleStateError`): a run resumed with, say,
+    /// more epochs of cosine would follow neither curve.
+    func loadStateDict(_ state: [String: Double]) throws
 }
 
 extension LRScheduler {
     /// The learning rate the optimizer has now.
     public var learningRate: Double { optimizer.learningRate }
+}
+
+/// A schedule state without an entry the schedule needs.
+public struct ScheduleStateError: Error, CustomStringConvertible, Equatable {
+    public let schedule: String
+    /// The entry it lacks, or what does not match.
+    public let problem: String
+    public var description: String { "\(schedule) state does not fit: \(problem)" }
+}
+
+/// Throws unless the saved setting `key` equals this schedule's `value`.
+private func checkSetting(_ state: [String: Double], _ key: String, _ value: Double, of schedule: String) throws {
+    let saved = try entry(state, key, of: schedule, integer: false)
+    guard saved == value else { throw ScheduleStateError(schedule: schedule, problem: "the saved \(key) is \(saved), this schedule's \(value)") }
+}
+
+/// An integer or finite entry of a schedule's state.
+private func entry(_ state: [String: Double], _ key: String, of schedule: String, integer: Bool = true) throws -> Double {
+    guard let value = state[key], !value.isNaN, !integer || (value == value.rounded() && abs(value) < 1e15) else {
+        throw ScheduleStateError(schedule: schedule, problem: "no valid '\(key)'")
+    }
+    return value
 }
 
 /// Multiplies the learning rate by `gamma` every `stepSize` epochs
@@ -47,6 +78,14 @@ public final class StepLR: LRScheduler {
         lastEpoch += 1
         if lastEpoch % stepSize == 0 { optimizer.learningRate *= gamma }
     }
+
+    public func stateDict() -> [String: Double] { ["last_epoch": Double(lastEpoch), "step_size": Double(stepSize), "gamma": gamma] }
+
+    public func loadStateDict(_ state: [String: Double]) throws {
+        try checkSetting(state, "step_size", Double(stepSize), of: "StepLR")
+        try checkSetting(state, "gamma", gamma, of: "StepLR")
+        lastEpoch = Int(try entry(state, "last_epoch", of: "StepLR"))
+    }
 }
 
 /// Multiplies the learning rate by `gamma` every epoch
@@ -65,6 +104,13 @@ public final class ExponentialLR: LRScheduler {
         lastEpoch += 1
         optimizer.learningRate *= gamma
     }
+
+    public func stateDict() -> [String: Double] { ["last_epoch": Double(lastEpoch), "gamma": gamma] }
+
+    public func loadStateDict(_ state: [String: Double]) throws {
+        try checkSetting(state, "gamma", gamma, of: "ExponentialLR")
+        lastEpoch = Int(try entry(state, "last_epoch", of: "ExponentialLR"))
+    }
 }
 
 /// Cosine annealing from the base rate down to `etaMin` over `tMax` epochs
@@ -78,7 +124,7 @@ public final class CosineAnnealingLR: LRScheduler {
     public let optimizer: any Optimizer
     public let tMax: Int
     public let etaMin: Double
-    public let baseLearningRate: Double
+    public private(set) var baseLearningRate: Double
     public private(set) var lastEpoch = 0
 
     public init(_ optimizer: any Optimizer, tMax: Int, etaMin: Double = 0) {
@@ -99,6 +145,18 @@ public final class CosineAnnealingLR: LRScheduler {
             optimizer.learningRate = (1 + Foundation.cos(Double.pi * e / t)) / (1 + Foundation.cos(Double.pi * (e - 1) / t))
                 * (lr - etaMin) + etaMin
         }
+    }
+
+    public func stateDict() -> [String: Double] {
+        ["last_epoch": Double(lastEpoch), "base_lr": baseLearningRate, "T_max": Double(tMax), "eta_min": etaMin]
+    }
+
+    public func loadStateDict(_ state: [String: Double]) throws {
+        try checkSetting(state, "T_max", Double(tMax), of: "CosineAnnealingLR")
+        try checkSetting(state, "eta_min", etaMin, of: "CosineAnnealingLR")
+        let epoch = try entry(state, "last_epoch", of: "CosineAnnealingLR")
+        baseLearningRate = try entry(state, "base_lr", of: "CosineAnnealingLR", integer: false)
+        lastEpoch = Int(epoch)
     }
 }
 
@@ -184,5 +242,26 @@ public final class ReduceLROnPlateau {
             cooldownCounter = cooldown
             badEpochs = 0
         }
+    }
+
+    /// Its progress and settings under PyTorch's names (`best` may be
+    /// infinite); see `LRScheduler.stateDict()`.
+    public func stateDict() -> [String: Double] {
+        ["last_epoch": Double(lastEpoch), "best": best, "num_bad_epochs": Double(badEpochs), "cooldown_counter": Double(cooldownCounter),
+         "factor": factor, "patience": Double(patience), "threshold": threshold, "cooldown": Double(cooldown), "min_lr": minLearningRate]
+    }
+
+    /// Restores progress; a state of a schedule with other settings is
+    /// refused, as `LRScheduler.loadStateDict` does.
+    public func loadStateDict(_ state: [String: Double]) throws {
+        let name = "ReduceLROnPlateau"
+        for (key, value) in [("factor", factor), ("patience", Double(patience)), ("threshold", threshold),
+                             ("cooldown", Double(cooldown)), ("min_lr", minLearningRate)] {
+            try checkSetting(state, key, value, of: name)
+        }
+        let epoch = try entry(state, "last_epoch", of: name), bad = try entry(state, "num_bad_epochs", of: name)
+        let counter = try entry(state, "cooldown_counter", of: name)
+        best = try entry(state, "best", of: name, integer: false)
+        (lastEpoch, badEpochs, cooldownCounter) = (Int(epoch), Int(bad), Int(counter))
     }
 }

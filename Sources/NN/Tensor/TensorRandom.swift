@@ -19,6 +19,22 @@ public enum Random {
         lock.unlock()
     }
 
+    /// Where the sequence stands: the seed and the next stream. A training
+    /// checkpoint saves it so that dropout after a resume draws what it
+    /// would have drawn.
+    public static var state: (seed: UInt64, stream: UInt64) {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return (seed, stream)
+        }
+        set {
+            lock.lock()
+            (seed, stream) = newValue
+            lock.unlock()
+        }
+    }
+
     /// The pair the next random op will use, then advances.
     public static func next() -> (seed: UInt64, stream: UInt64) {
         lock.lock()
