@@ -124,14 +124,17 @@ extension Module {
         try Checkpoint.save(self, to: url, metadata: metadata)
     }
 
-    /// Loads a safetensors state dict (ours or PyTorch's). The file is
-    /// validated completely and checked against this module (every name,
-    /// shape and dtype; all mismatches reported in `problems`) before any
-    /// parameter changes: a failed load leaves the module as it was.
+    /// Loads a safetensors state dict (ours or PyTorch's), or the weights of
+    /// a training checkpoint (`TrainingCheckpoint`, its `model.` part). The
+    /// file is validated completely and checked against this module (every
+    /// name, shape and dtype; all mismatches reported in `problems`) before
+    /// any parameter changes: a failed load leaves the module as it was.
     public func load(checkpoint url: URL) throws {
-        let tensors = try Checkpoint.load(from: url, on: .cpu)
+        let contents = try Checkpoint.read(from: url, on: .cpu)
+        let tensors = contents.metadata["format"] == TrainingCheckpoint.format
+            ? try TrainingCheckpoint(contents, file: url.path).model : contents.tensors
         do {
-            try loadStateDict(tensors)
+            try loadStateDict(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }))
         } catch let error as StateDictError {
             throw CheckpointError(file: url.path, message: "does not match the model", problems: error.problems)
         }

@@ -40,6 +40,26 @@ public final class EarlyStopping {
         return epochsWithoutImprovement > patience
     }
 
+    /// The counters a training checkpoint saves (the best weights go beside
+    /// them as tensors).
+    struct Progress: Codable, Equatable {
+        var best: Double?
+        var bestEpoch: Int?
+        var epochsWithoutImprovement: Int
+    }
+
+    var progress: Progress { Progress(best: best, bestEpoch: bestEpoch, epochsWithoutImprovement: epochsWithoutImprovement) }
+
+    /// The best epoch's weights by state-dict name (empty before any
+    /// improvement).
+    var bestWeights: [String: Tensor] { bestState }
+
+    /// Carries on from a checkpoint's counters and best weights.
+    func restore(_ progress: Progress, bestWeights: [String: Tensor]) {
+        (best, bestEpoch, epochsWithoutImprovement) = (progress.best, progress.bestEpoch, progress.epochsWithoutImprovement)
+        bestState = bestWeights
+    }
+
     /// Puts the best epoch's weights back into `model` (no-op before any
     /// improvement).
     public func restoreBest(into model: Module) throws {

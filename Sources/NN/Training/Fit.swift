@@ -52,12 +52,24 @@ public func evaluate(_ model: Module, on loader: DataLoader, loss: some Loss) th
 
 /// A training loop: epochs of forward, loss, backward and optimizer steps,
 /// with a progress bar, optional validation each epoch, early stopping,
-/// a learning-rate schedule and a metrics log (CSV / SVG).
+/// a learning-rate schedule, a metrics log (CSV / SVG) and resumable
+/// training checkpoints.
 public struct Trainer {
+    /// A learning-rate schedule the trainer steps after each epoch (and
+    /// saves in its checkpoints).
+    public enum Schedule {
+        /// `step()` after every epoch (StepLR, ExponentialLR, CosineAnnealingLR).
+        case everyEpoch(any LRScheduler)
+        /// `step(metric)` after every epoch with the validation loss (the
+        /// training loss without a validation set).
+        case onPlateau(ReduceLROnPlateau)
+    }
+
     public var epochs: Int
     public var validation: DataLoader?
     public var earlyStopping: EarlyStopping?
-    /// Called after each epoch (e.g. `{ scheduler.step() }`).
+    public var schedule: Schedule?
+    /// Called after each epoch, after the schedule's step.
     public var afterEpoch: ((Int, Evaluation?) -> Void)?
     /// Clip the global gradient norm before each step.
     public var clipGradientNorm: Double?
@@ -65,20 +77,46 @@ public struct Trainer {
     public var showProgress = true
     public var metricsCSV: String?
     public var metricsSVG: String?
+    /// Extra metadata for the training checkpoints (say, the input
+    /// normalization a later user of the weights needs).
+    public var checkpointMetadata: [String: String] = [:]
 
-    public init(epochs: Int, validation: DataLoader? = nil, earlyStopping: EarlyStopping? = nil) {
+    public init(epochs: Int, validation: DataLoader? = nil, earlyStopping: EarlyStopping? = nil, schedule: Schedule? = nil) {
         self.epochs = epochs
         self.validation = validation
         self.earlyStopping = earlyStopping
+        self.schedule = schedule
     }
 
     /// Trains `model` and returns the per-epoch metrics. Throws
     /// `NonFiniteLossError` naming the step where the loss stopped being
     /// finite. With early stopping, the best epoch's weights are restored.
+    ///
+    /// With `checkpoint`, a training checkpoint (weights, optimizer state,
+    /// schedule, early stopping, epoch and step, data order, random state,
+    /// metrics so far) is written there atomically after every epoch.
+    /// `resume: true` first reads that file and carries on after its last
+    /// epoch (`resumeFrom` reads another file instead): on the CPU backend
+    /// the weights at the end are bit-identical to an uninterrupted run's.
+    /// The loader must be the one the run started with (same data, batch
+    /// size, shuffling and seed); a resumed run that had finished or
+    /// stopped early only restores its result.
     @discardableResult
-    public func fit(_ model: Module, optimizer: any Optimizer, loss: some Loss, on loader: DataLoader) throws -> MetricsLog {
+    public func fit(_ model: Module, optimizer: any Optimizer, loss: some Loss, on loader: DataLoader,
+                    checkpoint: URL? = nil, resume: Bool = false, resumeFrom: URL? = nil) throws -> MetricsLog {
+        require(!resume || checkpoint != nil || resumeFrom != nil, "Trainer.fit: resume: true needs the checkpoint: URL to resume from")
         var log = MetricsLog()
-        for epoch in 1...max(epochs, 1) {
+        var firstEpoch = 1, steps = 0, stopped = false
+        if let source = resumeFrom ?? (resume ? checkpoint : nil) {
+            let progress = try restore(from: source, model: model, optimizer: optimizer, loader: loader)
+            log = MetricsLog(epochs: progress.metrics)
+            (firstEpoch, steps, stopped) = (progress.epoch + 1, progress.step, progress.stopped)
+            if showProgress {
+                FileHandle.standardError.write(Data("resumed from \(source.path) after epoch \(progress.epoch) (step \(steps))\n".utf8))
+            }
+        }
+        var epoch = firstEpoch
+        while epoch <= max(epochs, 1) && !stopped {
             let start = Date()
             model.train()
             let batches = loader.batches(epoch: epoch - 1)
@@ -91,6 +129,7 @@ public struct Trainer {
                 l.backward()
                 if let maxNorm = clipGradientNorm { _ = clipGradNorm(optimizer.parameters, maxNorm: maxNorm) }
                 optimizer.step()
+                steps += 1
                 // One scalar per step: the loss, to stop at the exact step
                 // it goes non-finite. Accuracy stays on the device.
                 let value = try l.scalar()
@@ -105,20 +144,94 @@ public struct Trainer {
                 bar?.update(step: index + 1, batchSize: batch.count, loss: lossSum / Double(seen),
                             accuracy: index + 1 == batches.count && classification ? try correct.map { try $0.scalarDouble() / Double(seen) } : nil)
             }
+            let trainLoss = lossSum / Double(max(seen, 1))
             let trainAccuracy = classification ? try correct.map { try $0.scalarDouble() / Double(max(seen, 1)) } : nil
             let validationResult = try validation.map { try evaluate(model, on: $0, loss: loss) }
-            log.append(.init(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), trainAccuracy: trainAccuracy,
+            log.append(.init(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
                              validationLoss: validationResult?.loss, validationAccuracy: validationResult?.accuracy,
                              seconds: Date().timeIntervalSince(start)))
             if showProgress, let v = validationResult {
                 FileHandle.standardError.write(Data("  validation loss \(String(format: "%.4f", v.loss))\(v.accuracy.map { " acc \(String(format: "%.2f%%", $0 * 100))" } ?? "")\n".utf8))
             }
+            switch schedule {
+            case .everyEpoch(let scheduler)?: scheduler.step()
+            case .onPlateau(let scheduler)?: scheduler.step(validationResult?.loss ?? trainLoss)
+            case nil: break
+            }
             afterEpoch?(epoch, validationResult)
-            if let stopper = earlyStopping, let v = validationResult, stopper.update(v.loss, epoch: epoch, model: model) { break }
+            if let stopper = earlyStopping, let v = validationResult { stopped = stopper.update(v.loss, epoch: epoch, model: model) }
+            if let checkpoint {
+                try save(to: checkpoint, model: model, optimizer: optimizer, loader: loader,
+                         epoch: epoch, steps: steps, stopped: stopped, log: log)
+            }
+            epoch += 1
         }
         if let stopper = earlyStopping { try stopper.restoreBest(into: model) }
         if let path = metricsCSV { try log.writeCSV(to: path) }
         if let path = metricsSVG { try log.writeSVG(to: path) }
         return log
+    }
+
+    private static let earlyStoppingPrefix = "early_stopping."
+
+    /// Writes the training checkpoint after `epoch`.
+    private func save(to url: URL, model: Module, optimizer: any Optimizer, loader: DataLoader,
+                      epoch: Int, steps: Int, stopped: Bool, log: MetricsLog) throws {
+        var progress = TrainingProgress(epoch: epoch, step: steps, data: .init(loader), metrics: log.epochs)
+        progress.stopped = stopped
+        switch schedule {
+        case .everyEpoch(let scheduler)?: (progress.scheduleType, progress.schedule) = ("\(type(of: scheduler))", scheduler.stateDict())
+        case .onPlateau(let scheduler)?: (progress.scheduleType, progress.schedule) = ("ReduceLROnPlateau", scheduler.stateDict())
+        case nil: break
+        }
+        progress.earlyStopping = earlyStopping?.progress
+        let best = (earlyStopping?.bestWeights ?? [:]).sorted { $0.key < $1.key }.map { (Trainer.earlyStoppingPrefix + $0.key, $0.value) }
+        try TrainingCheckpoint(model: model, optimizer: optimizer, progress: progress, tensors: best,
+                               metadata: checkpointMetadata).write(to: url)
+    }
+
+    /// Loads a training checkpoint into the model, optimizer, schedule and
+    /// early stopping, after checking it belongs to this run.
+    private func restore(from url: URL, model: Module, optimizer: any Optimizer, loader: DataLoader) throws -> TrainingProgress {
+        let checkpoint = try TrainingCheckpoint.read(from: url)
+        let progress = checkpoint.progress
+        let file = url.path
+        if let saved = progress.data, saved != .init(loader) {
+            throw CheckpointError(file: file, message: "was written by a run whose training data loader differs: "
+                                  + "saved \(saved), this run's \(TrainingProgress.DataOrder(loader)); "
+                                  + "resume with the same data, batch size, shuffling and seed")
+        }
+        let scheduleType: String? = switch schedule {
+        case .everyEpoch(let scheduler)?: "\(type(of: scheduler))"
+        case .onPlateau?: "ReduceLROnPlateau"
+        case nil: nil
+        }
+        guard scheduleType == progress.scheduleType else {
+            throw CheckpointError(file: file, message: "was written with schedule \(progress.scheduleType ?? "none"), "
+                                  + "this run has \(scheduleType ?? "none")")
+        }
+        guard (earlyStopping == nil) == (progress.earlyStopping == nil) else {
+            throw CheckpointError(file: file, message: "was written \(progress.earlyStopping == nil ? "without" : "with") early stopping, "
+                                  + "this run has \(earlyStopping == nil ? "none" : "it")")
+        }
+        try checkpoint.restore(into: model, optimizer: optimizer, file: file)
+        do {
+            switch schedule {
+            case .everyEpoch(let scheduler)?: try scheduler.loadStateDict(progress.schedule ?? [:])
+            case .onPlateau(let scheduler)?: try scheduler.loadStateDict(progress.schedule ?? [:])
+            case nil: break
+            }
+        } catch {
+            throw CheckpointError(file: file, message: "\(error)")
+        }
+        if let stopper = earlyStopping, let saved = progress.earlyStopping {
+            let prefix = Trainer.earlyStoppingPrefix
+            let best = checkpoint.tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) }
+            let onDevice = try best.map { name, tensor in
+                (name, try model.namedState().first { $0.name == name }.map { try tensor.to($0.parameter.device) } ?? tensor)
+            }
+            stopper.restore(saved, bestWeights: Dictionary(uniqueKeysWithValues: onDevice))
+        }
+        return progress
     }
 }

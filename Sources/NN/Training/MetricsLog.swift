@@ -3,7 +3,7 @@ import Foundation
 /// Per-epoch metrics of a training run, written as CSV and drawn as an SVG
 /// loss/accuracy curve. Both files are written atomically.
 public struct MetricsLog {
-    public struct Epoch: Equatable {
+    public struct Epoch: Equatable, Codable {
         public var epoch: Int
         public var trainLoss: Double
         public var trainAccuracy: Double?
@@ -25,6 +25,9 @@ public struct MetricsLog {
     public private(set) var epochs: [Epoch] = []
 
     public init() {}
+
+    /// A log that starts with `epochs` (a resumed run's earlier epochs).
+    public init(epochs: [Epoch]) { self.epochs = epochs }
 
     public mutating func append(_ epoch: Epoch) { epochs.append(epoch) }
 
