@@ -80,6 +80,15 @@ struct CharLSTM: ParsableCommand {
     @Option(help: "Save the trained weights (safetensors, PyTorch state-dict names).")
     var save: String?
 
+    @Option(help: "Write a training checkpoint (weights, Adam state, step, running sums) here every --checkpoint-every steps.")
+    var checkpoint: String?
+
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between training checkpoints (default: --eval-every).")
+    var checkpointEvery: Int?
+
+    @Option(help: "Resume from this training checkpoint and run to --steps (keeps writing --checkpoint, or this file without it).")
+    var resume: String?
+
     @Option(name: .customLong("metrics-csv"), help: "Write the metrics of every evaluation interval as CSV (one row per --eval-every steps).")
     var metricsCSV: String?
 
@@ -97,7 +106,13 @@ struct CharLSTM: ParsableCommand {
         try OptionChecks.nonNegative(clip, "--clip")
         try OptionChecks.nonNegative(Double(sample), "--sample")
         try OptionChecks.readableFile(data, "--data")
+        if let checkpointEvery { try OptionChecks.atLeastOne(checkpointEvery, "--checkpoint-every") }
         try OptionChecks.writableFile(save, "--save")
+        try OptionChecks.writableFile(checkpoint, "--checkpoint")
+        if let resume {
+            try OptionChecks.readableFile(resume, "--resume")
+            if checkpoint == nil { try OptionChecks.writableFile(resume, "--resume") }
+        }
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
         try OptionChecks.writableFile(svg, "--svg")
     }
@@ -132,8 +147,38 @@ struct CharLSTM: ParsableCommand {
         var trainingSeconds = 0.0, validationLoss = Double.nan, lastTrainLoss = Double.nan
         var intervalLoss = Tensor.zeros([], on: device), intervalSteps = 0
         var logLoss = Tensor.zeros([], on: device), logSteps = 0
+        var firstStep = 1
+
+        // What decides the batches and the model: a resumed run must match.
+        let run = "\(corpus.tokens.count) characters, vocabulary \(vocabularySize), batch \(batchSize), sequence \(seqLen), "
+            + "seed \(options.seed), embedding \(embeddingSize), hidden \(hiddenSize)"
+        let metadata = ["nntrain.model": "char-lstm", "char-lstm.run": run,
+                        "vocabulary": corpus.decode((0..<Int32(vocabularySize)).map { $0 })]
+        if let resume {
+            let saved = try TrainingCheckpoint.read(from: URL(fileURLWithPath: resume))
+            guard saved.metadata["char-lstm.run"] == run else {
+                throw ValidationError("--resume \(resume): written by a run with \(saved.metadata["char-lstm.run"] ?? "another program"); "
+                                      + "this run has \(run)")
+            }
+            try saved.restore(into: model, optimizer: optimizer, file: resume)
+            let c = saved.progress.counters
+            func counter(_ key: String) throws -> Double {
+                guard let value = c[key] else { throw ValidationError("--resume \(resume): no '\(key)' in its training progress") }
+                return value
+            }
+            firstStep = saved.progress.step + 1
+            metrics = MetricsLog(epochs: saved.progress.metrics)
+            (trainingSeconds, validationLoss, lastTrainLoss) = (try counter("training_seconds"), try counter("validation_loss"),
+                                                                try counter("train_loss"))
+            // The running sums were float32 scalars: back without rounding.
+            intervalLoss = Tensor([Float(try counter("interval_loss"))], shape: [], on: device)
+            logLoss = Tensor([Float(try counter("log_loss"))], shape: [], on: device)
+            (intervalSteps, logSteps) = (Int(try counter("interval_steps")), Int(try counter("log_steps")))
+            print("resumed from \(resume) after step \(saved.progress.step)")
+        }
+        let checkpointURL = (checkpoint ?? resume).map { URL(fileURLWithPath: $0) }
         var clock = Date()
-        for step in 1...steps {
+        for step in stride(from: firstStep, through: steps, by: 1) {
             let (inputs, targets) = training.random(step: step, seed: options.seed, on: device)
             let loss = Tensor.softmaxCrossEntropy(logits: model(inputs, state: nil).logits, labels: targets).mean()
             optimizer.zeroGrad()
@@ -170,6 +215,16 @@ struct CharLSTM: ParsableCommand {
                 intervalSteps = 0
                 clock = Date()
             }
+            if let checkpointURL, step % (checkpointEvery ?? evalEvery) == 0 || step == steps {
+                trainingSeconds += Date().timeIntervalSince(clock)
+                let counters = ["training_seconds": trainingSeconds, "validation_loss": validationLoss, "train_loss": lastTrainLoss,
+                                "interval_loss": try intervalLoss.scalarDouble(), "interval_steps": Double(intervalSteps),
+                                "log_loss": try logLoss.scalarDouble(), "log_steps": Double(logSteps)]
+                try TrainingCheckpoint(model: model, optimizer: optimizer,
+                                       progress: TrainingProgress(epoch: 0, step: step, metrics: metrics.epochs, counters: counters),
+                                       metadata: metadata).write(to: checkpointURL)
+                clock = Date()
+            }
         }
         let msPerStep = trainingSeconds / Double(steps) * 1000
         print("validation loss \(String(format: "%.4f", validationLoss)) nats/char after \(steps) steps, "
@@ -183,8 +238,7 @@ struct CharLSTM: ParsableCommand {
         if let svg { try metrics.writeSVG(to: svg) }
         if let save {
             try model.save(checkpoint: URL(fileURLWithPath: save),
-                           metadata: ["model": "char-lstm emb \(embeddingSize) lstm \(hiddenSize)",
-                                      "vocabulary": corpus.decode((0..<Int32(vocabularySize)).map { $0 })])
+                           metadata: metadata.merging(["model": "char-lstm emb \(embeddingSize) lstm \(hiddenSize)"]) { $1 })
             print("saved \(save)")
         }
         try options.writeJSON(["val_loss": validationLoss, "train_loss": lastTrainLoss, "steps": steps,

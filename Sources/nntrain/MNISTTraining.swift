@@ -3,16 +3,18 @@ import Foundation
 import NN
 
 /// The options the MNIST programs share: the data, SGD with momentum, and
-/// where to write the results.
+/// where to write the results and the checkpoints.
 struct MNISTOptions: ParsableArguments {
-    @Option(help: "Directory with t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz); default: synthetic digits.")
-    var data: String?
+    @Option(help: ArgumentHelp("MNIST-layout directory: train-* files train and t10k-* test when both exist, otherwise the "
+                               + "t10k images split 8,000/2,000; 'synthetic' for digits drawn in code.",
+                               valueName: "dir"))
+    var data: String = MNISTData.samplePath
 
-    @Option(help: "Training epochs (default: 5 for mnist-mlp, 8 for mnist-lenet).")
+    @Option(help: "Training epochs (default: 5 for mnist-mlp, 10 for mnist-lenet).")
     var epochs: Int?
 
-    @Option(name: .customLong("batch-size"), help: "Mini-batch size.")
-    var batchSize: Int = 64
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size (default: 64 for mnist-mlp, 32 for mnist-lenet).")
+    var batchSize: Int?
 
     @Option(help: "Learning rate.")
     var lr: Double = 0.01
@@ -20,8 +22,18 @@ struct MNISTOptions: ParsableArguments {
     @Option(help: "SGD momentum.")
     var momentum: Double = 0.9
 
-    @Option(help: "Save the trained weights (safetensors, PyTorch state-dict names).")
+    @Option(name: .customLong("lr-schedule"),
+            help: "Learning-rate schedule over the epochs: cosine (annealed to 0 at the last epoch) or none.")
+    var lrSchedule: LRScheduleOption = .cosine
+
+    @Option(help: "Save the trained weights (safetensors, PyTorch state-dict names, with the input normalization in the metadata).")
     var save: String?
+
+    @Option(help: "Write a training checkpoint (weights, optimizer state, epoch, data order) here after every epoch.")
+    var checkpoint: String?
+
+    @Option(help: "Resume from this training checkpoint and run to --epochs (keeps writing --checkpoint, or this file without it).")
+    var resume: String?
 
     @Option(name: .customLong("metrics-csv"), help: "Write per-epoch metrics as CSV.")
     var metricsCSV: String?
@@ -30,45 +42,57 @@ struct MNISTOptions: ParsableArguments {
     var svg: String?
 
     func validate() throws {
-        try OptionChecks.directory(data, "--data")
+        if data != MNISTData.synthetic { try OptionChecks.directory(data, "--data") }
         if let epochs { try OptionChecks.atLeastOne(epochs, "--epochs") }
-        try OptionChecks.atLeastOne(batchSize, "--batch-size")
+        if let batchSize { try OptionChecks.atLeastOne(batchSize, "--batch-size") }
         try OptionChecks.positive(lr, "--lr")
         try OptionChecks.inUnitInterval(momentum, "--momentum")
         try OptionChecks.writableFile(save, "--save")
+        try OptionChecks.writableFile(checkpoint, "--checkpoint")
+        if let resume {
+            try OptionChecks.readableFile(resume, "--resume")
+            if checkpoint == nil { try OptionChecks.writableFile(resume, "--resume") }
+        }
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
         try OptionChecks.writableFile(svg, "--svg")
     }
 }
 
-/// One MNIST training run, shared by mnist-mlp and mnist-lenet: the
-/// project's split (first 8,000 images train, last 2,000 test) or, without
-/// --data, synthetic digits drawn in code; SGD with momentum and
-/// cross-entropy; the test accuracy printed and written as JSON.
+enum LRScheduleOption: String, ExpressibleByArgument, CaseIterable {
+    case cosine, none
+}
+
+/// One MNIST training run, shared by mnist-mlp and mnist-lenet: the data
+/// (`MNISTData`), SGD with momentum and cross-entropy; the test accuracy
+/// printed and written as JSON; resumable checkpoints.
 enum MNISTTraining {
     /// - imageShape: one sample's shape as the model takes it ([784] or
     ///   [1, 28, 28]).
-    static func run(_ name: String, common: CommonOptions, options: MNISTOptions, defaultEpochs: Int, imageShape: [Int],
-                    makeModel: (Device) -> Module) throws {
+    static func run(_ program: MNISTProgram, common: CommonOptions, options: MNISTOptions) throws {
         let device = try common.selectDevice()
         Random.manualSeed(common.seed)
         let start = Date()
-        let epochs = options.epochs ?? defaultEpochs
+        let epochs = options.epochs ?? program.defaultEpochs
+        let batchSize = options.batchSize ?? program.defaultBatchSize
 
-        let (train, test) = try loadData(options.data, imageShape: imageShape, seed: common.seed)
-        let source = options.data.map { "MNIST from \($0)" } ?? "synthetic digits"
-        print("\(source): \(train.count) train / \(test.count) test images on \(device)")
+        let data = try MNISTData.load(options.data, flatten: program.flatten, seed: common.seed)
+        print("\(data.source): \(data.train.count) train / \(data.test.count) test images on \(device)")
 
-        let model = makeModel(device)
+        let model = program.makeModel(device)
         let optimizer = SGD(model.parameters(), learningRate: options.lr, momentum: options.momentum)
         let loss = CrossEntropyLoss()
-        let trainLoader = DataLoader(train, batchSize: options.batchSize, shuffle: true, seed: common.seed, device: device)
-        let testLoader = DataLoader(test, batchSize: 500, device: device)
+        let trainLoader = DataLoader(data.train, batchSize: batchSize, shuffle: true, seed: common.seed, device: device)
+        let testLoader = DataLoader(data.test, batchSize: 500, device: device)
 
         var trainer = Trainer(epochs: epochs, validation: testLoader)
+        if options.lrSchedule == .cosine { trainer.schedule = .everyEpoch(CosineAnnealingLR(optimizer, tMax: epochs)) }
         trainer.metricsCSV = options.metricsCSV
         trainer.metricsSVG = options.svg
-        try trainer.fit(model, optimizer: optimizer, loss: loss, on: trainLoader)
+        let metadata = program.metadata(normalization: data.standardizer)
+        trainer.checkpointMetadata = metadata
+        let checkpoint = (options.checkpoint ?? options.resume).map { URL(fileURLWithPath: $0) }
+        try trainer.fit(model, optimizer: optimizer, loss: loss, on: trainLoader, checkpoint: checkpoint,
+                        resumeFrom: options.resume.map { URL(fileURLWithPath: $0) })
 
         let result = try evaluate(model, on: testLoader, loss: loss)
         let seconds = Date().timeIntervalSince(start)
@@ -76,24 +100,78 @@ enum MNISTTraining {
         print("test accuracy \(String(format: "%.2f%%", accuracy * 100))  test loss \(String(format: "%.4f", result.loss))"
               + "  \(epochs) epochs  \(String(format: "%.1f", seconds)) s on \(device)")
         if let save = options.save {
-            try model.save(checkpoint: URL(fileURLWithPath: save), metadata: ["model": name])
+            try model.save(checkpoint: URL(fileURLWithPath: save), metadata: metadata)
             print("saved \(save)")
         }
+        if let checkpoint { print("training checkpoint \(checkpoint.path)") }
+        if let svg = options.svg { print("loss and accuracy curves \(svg)") }
         try common.writeJSON(["test_accuracy": accuracy, "test_loss": result.loss, "epochs": epochs, "seconds": seconds,
                               "backend": device.name])
     }
+}
 
-    /// Train and test sets of `imageShape` samples, standardized with the
-    /// training part's statistics.
-    private static func loadData(_ data: String?, imageShape: [Int], seed: UInt64) throws -> (Dataset, Dataset) {
-        if let data {
-            let split = try MNIST.trainTestSplit(directory: URL(fileURLWithPath: data), flatten: imageShape.count == 1)
-            return (split.train, split.test)
+/// The two MNIST models, as `nntrain predict` finds them again from a
+/// checkpoint's metadata.
+struct MNISTProgram {
+    /// The subcommand, recorded as the checkpoint's "nntrain.model".
+    let name: String
+    let description: String
+    let defaultEpochs: Int
+    let defaultBatchSize: Int
+    /// [N, 784] inputs rather than [N, 1, 28, 28].
+    let flatten: Bool
+    let makeModel: (Device) -> Module
+
+    static let all = [MNISTMLP.program, MNISTLeNet.program]
+
+    /// What a later user of the weights needs: the model, the input layout
+    /// and the normalization of the training data.
+    func metadata(normalization: Standardizer) -> [String: String] {
+        ["nntrain.model": name, "model": description,
+         "input.layout": flatten ? "[N, 784] float32" : "[N, 1, 28, 28] float32",
+         "input.normalization": "pixels / 255, then (x - mean) / std",
+         "normalization.mean": "\(normalization.mean[0])", "normalization.std": "\(normalization.std[0])"]
+    }
+
+    /// The program and normalization recorded in a checkpoint's metadata.
+    static func from(metadata: [String: String], file: String) throws -> (MNISTProgram, Standardizer) {
+        guard let name = metadata["nntrain.model"], let program = all.first(where: { $0.name == name }) else {
+            throw ValidationError("--checkpoint \(file): not written by nntrain mnist-mlp or mnist-lenet "
+                                  + "(metadata 'nntrain.model' is \(metadata["nntrain.model"] ?? "absent"))")
         }
-        let generated = SyntheticDigits.make(count: 10_000, seed: seed)
-        let all = Dataset(features: generated.pixels, featureShape: imageShape, labels: generated.labels)
-        let (train, test) = all.split(at: 8000)
-        let standardizer = Standardizer.fit(train, perFeature: false)
-        return (standardizer.apply(train), standardizer.apply(test))
+        guard let mean = metadata["normalization.mean"].flatMap(Float.init), let std = metadata["normalization.std"].flatMap(Float.init),
+              std > 0 && std.isFinite && mean.isFinite else {
+            throw ValidationError("--checkpoint \(file): no valid normalization.mean and normalization.std in its metadata")
+        }
+        return (program, Standardizer(mean: [mean], std: [std]))
+    }
+}
+
+/// Where the MNIST programs' images come from.
+enum MNISTData {
+    static let synthetic = "synthetic"
+
+    /// The sample kept in the repository (Data/mnist-sample), found from
+    /// this source file's place in the checkout.
+    static var samplePath: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Data/mnist-sample").path
+    }
+
+    /// Train and test sets, normalized with the training set's statistics.
+    static func load(_ data: String, flatten: Bool, seed: UInt64)
+        throws -> (train: Dataset, test: Dataset, standardizer: Standardizer, source: String) {
+        let shape = flatten ? [784] : [1, 28, 28]
+        if data == synthetic {
+            let generated = SyntheticDigits.make(count: 10_000, seed: seed)
+            let all = Dataset(features: generated.pixels, featureShape: shape, labels: generated.labels)
+            let (train, test) = all.split(at: 8000)
+            let standardizer = Standardizer.fit(train, perFeature: false)
+            return (standardizer.apply(train), standardizer.apply(test), standardizer, "synthetic digits")
+        }
+        let directory = URL(fileURLWithPath: data)
+        let split = try MNIST.trainTestSplit(directory: directory, flatten: flatten)
+        let layout = MNIST.hasSet("train", in: directory) ? "train-* / t10k-*" : "t10k split 8,000 / 2,000"
+        return (split.train, split.test, split.standardizer, "MNIST from \(data) (\(layout))")
     }
 }

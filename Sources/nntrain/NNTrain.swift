@@ -7,8 +7,8 @@ struct NNTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nntrain",
         abstract: "Training programs built on the NN library.",
-        subcommands: [XOR.self, MNISTMLP.self, MNISTLeNet.self, CharLSTM.self],
-        defaultSubcommand: XOR.self)
+        subcommands: [MNISTLeNet.self, MNISTMLP.self, CharLSTM.self, XOR.self, Predict.self],
+        defaultSubcommand: MNISTLeNet.self)
 }
 
 /// Options every training program takes.

@@ -90,6 +90,34 @@ final class IDXTests: XCTestCase {
         XCTAssertEqual(testMean, (0.1422192852140856 - 0.13008843599939976) / 0.30774881136516014, accuracy: 1e-4)
     }
 
+    /// `--data DIR` takes the standard layout: train-* train and t10k-*
+    /// test when both are there; t10k alone is split at trainCount.
+    func testStandardLayoutUsesTheTrainFilesWhenPresent() throws {
+        let directory = try DataTestFiles.temporaryDirectory(for: self)
+        func write(_ set: String, pixels: [UInt8], labels: [UInt8]) throws {
+            try Data(Self.idx(type: 0x08, shape: [labels.count, 1, 2], payload: pixels))
+                .write(to: directory.appendingPathComponent("\(set)-images-idx3-ubyte"))
+            try Data(Self.idx(type: 0x08, shape: [labels.count], payload: labels))
+                .write(to: directory.appendingPathComponent("\(set)-labels-idx1-ubyte"))
+        }
+        try write("t10k", pixels: [0, 255, 255, 255, 0, 0, 51, 51], labels: [1, 2, 3, 4])
+        XCTAssertFalse(MNIST.hasSet("train", in: directory))
+        let split = try MNIST.unnormalizedSplit(directory: directory, trainCount: 3)
+        XCTAssertEqual(split.train.classLabels, [1, 2, 3])
+        XCTAssertEqual(split.test.classLabels, [4])
+
+        try write("train", pixels: [0, 255, 255, 0, 0, 255], labels: [7, 8, 9])
+        XCTAssertTrue(MNIST.hasSet("train", in: directory))
+        let standard = try MNIST.unnormalizedSplit(directory: directory, trainCount: 3)
+        XCTAssertEqual(standard.train.classLabels, [7, 8, 9])
+        XCTAssertEqual(standard.test.classLabels, [1, 2, 3, 4])
+        // Normalized with the train files' statistics: mean 0.5, std 0.5.
+        let normalized = try MNIST.trainTestSplit(directory: directory)
+        XCTAssertEqual(normalized.standardizer.mean, [0.5])
+        XCTAssertEqual(normalized.standardizer.std, [0.5])
+        XCTAssertEqual(normalized.test.features.prefix(2), [-1, 1])
+    }
+
     func testMNISTLoaderRejectsMismatchedFiles() throws {
         let directory = try DataTestFiles.temporaryDirectory(for: self)
         let images = directory.appendingPathComponent("t10k-images-idx3-ubyte")

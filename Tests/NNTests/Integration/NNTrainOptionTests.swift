@@ -25,6 +25,10 @@ final class NNTrainOptionTests: XCTestCase {
             (["char-lstm", "--data", missing], ["--data", "no readable file"]),
             (["char-lstm", "--data", tiny.path], ["--seq-len 64", "10 characters"]),
             (["char-lstm", "--clip=-1"], ["--clip -1.0"]),
+            (["mnist-lenet", "--resume", "\(missing)/c.safetensors"], ["--resume", "no readable file"]),
+            (["mnist-mlp", "--checkpoint", "\(missing)/c.safetensors"], ["--checkpoint", "does not exist"]),
+            (["char-lstm", "--checkpoint-every", "0"], ["--checkpoint-every 0"]),
+            (["predict", "--checkpoint", "\(missing)/w.safetensors"], ["--checkpoint", "no readable file"]),
         ]
         for (arguments, pieces) in cases {
             let result = try ChildProcess.run("nntrain", arguments + ["--backend", "cpu"])
