@@ -108,11 +108,7 @@ struct CharLSTM: ParsableCommand {
         try OptionChecks.readableFile(data, "--data")
         if let checkpointEvery { try OptionChecks.atLeastOne(checkpointEvery, "--checkpoint-every") }
         try OptionChecks.writableFile(save, "--save")
-        try OptionChecks.writableFile(checkpoint, "--checkpoint")
-        if let resume {
-            try OptionChecks.readableFile(resume, "--resume")
-            if checkpoint == nil { try OptionChecks.writableFile(resume, "--resume") }
-        }
+        try OptionChecks.checkpointFiles(checkpoint: checkpoint, resume: resume)
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
         try OptionChecks.writableFile(svg, "--svg")
     }

@@ -48,11 +48,7 @@ struct MNISTOptions: ParsableArguments {
         try OptionChecks.positive(lr, "--lr")
         try OptionChecks.inUnitInterval(momentum, "--momentum")
         try OptionChecks.writableFile(save, "--save")
-        try OptionChecks.writableFile(checkpoint, "--checkpoint")
-        if let resume {
-            try OptionChecks.readableFile(resume, "--resume")
-            if checkpoint == nil { try OptionChecks.writableFile(resume, "--resume") }
-        }
+        try OptionChecks.checkpointFiles(checkpoint: checkpoint, resume: resume)
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
         try OptionChecks.writableFile(svg, "--svg")
     }

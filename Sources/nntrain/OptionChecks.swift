@@ -47,6 +47,15 @@ enum OptionChecks {
         }
     }
 
+    /// --checkpoint is written; --resume is read, and written too when no
+    /// --checkpoint names another file.
+    static func checkpointFiles(checkpoint: String?, resume: String?) throws {
+        try writableFile(checkpoint, "--checkpoint")
+        guard let resume else { return }
+        try readableFile(resume, "--resume")
+        if checkpoint == nil { try writableFile(resume, "--resume") }
+    }
+
     static func directory(_ path: String?, _ option: String) throws {
         guard let path else { return }
         var isDirectory: ObjCBool = false
