@@ -2,17 +2,17 @@ import ArgumentParser
 import Foundation
 import NN
 
-/// `nntrain predict`: evaluates a checkpoint written by mnist-mlp or
-/// mnist-lenet (`--save`, or a training `--checkpoint`) on the test set of
+/// `nntrain predict`: evaluates a checkpoint written by mnist-mlp, mnist-lenet or
+/// mnist-resnet (`--save`, or a training `--checkpoint`) on the test set of
 /// an MNIST-layout directory, normalized as the checkpoint's metadata says
 /// the training data was, and prints the accuracy.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a saved mnist-mlp or mnist-lenet checkpoint on the test images of a data directory.")
+        abstract: "Evaluate a saved mnist-mlp, mnist-lenet or mnist-resnet checkpoint on the test images of a data directory.")
 
     @OptionGroup var options: CommonOptions
 
-    @Option(help: "A --save or --checkpoint file of mnist-mlp or mnist-lenet.")
+    @Option(help: "A --save or --checkpoint file of mnist-mlp, mnist-lenet or mnist-resnet.")
     var checkpoint: String
 
     @Option(help: ArgumentHelp("MNIST-layout directory whose test images (t10k-*, or the last 2,000 of them when there are no "
