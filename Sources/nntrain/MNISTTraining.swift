@@ -35,6 +35,9 @@ struct MNISTOptions: ParsableArguments {
     @Option(help: "Resume from this training checkpoint and run to --epochs (keeps writing --checkpoint, or this file without it).")
     var resume: String?
 
+    @Option(help: "Train this many models (seeds --seed, --seed + 1, ...) and report each one's and their ensemble's test accuracy.")
+    var ensemble: Int = 1
+
     @Option(name: .customLong("metrics-csv"), help: "Write per-epoch metrics as CSV.")
     var metricsCSV: String?
 
@@ -49,6 +52,10 @@ struct MNISTOptions: ParsableArguments {
         try OptionChecks.inUnitInterval(momentum, "--momentum")
         try OptionChecks.writableFile(save, "--save")
         try OptionChecks.checkpointFiles(checkpoint: checkpoint, resume: resume)
+        try OptionChecks.atLeastOne(ensemble, "--ensemble")
+        if ensemble > 1, let option = [("--save", save), ("--checkpoint", checkpoint), ("--resume", resume)].first(where: { $0.1 != nil }) {
+            throw ValidationError("\(option.0) does not go with --ensemble \(ensemble): it saves one model")
+        }
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
         try OptionChecks.writableFile(svg, "--svg")
     }
@@ -65,6 +72,7 @@ enum MNISTTraining {
     /// - imageShape: one sample's shape as the model takes it ([784] or
     ///   [1, 28, 28]).
     static func run(_ program: MNISTProgram, common: CommonOptions, options: MNISTOptions) throws {
+        if options.ensemble > 1 { return try runEnsemble(program, common: common, options: options) }
         let device = try common.selectDevice()
         Random.manualSeed(common.seed)
         let start = Date()
@@ -106,7 +114,47 @@ enum MNISTTraining {
     }
 }
 
-/// The two MNIST models, as `nntrain predict` finds them again from a
+extension MNISTTraining {
+    /// --ensemble K: K models trained alike from seeds seed, seed + 1, ...
+    /// (initialization and shuffling), each one's test accuracy, and the
+    /// accuracy of their averaged probabilities (`Ensemble`).
+    static func runEnsemble(_ program: MNISTProgram, common: CommonOptions, options: MNISTOptions) throws {
+        let device = try common.selectDevice()
+        let start = Date()
+        let epochs = options.epochs ?? program.defaultEpochs
+        let data = try MNISTData.load(options.data, flatten: program.flatten, seed: common.seed)
+        print("\(data.source): \(data.train.count) train / \(data.test.count) test images on \(device); "
+              + "an ensemble of \(options.ensemble) \(program.name) models")
+        let loss = CrossEntropyLoss()
+        let testLoader = DataLoader(data.test, batchSize: 500, device: device)
+        var members: [Module] = [], accuracies: [Double] = []
+        for k in 0..<options.ensemble {
+            let seed = common.seed + UInt64(k)
+            Random.manualSeed(seed)
+            let model = program.makeModel(device)
+            let optimizer = SGD(model.parameters(), learningRate: options.lr, momentum: options.momentum)
+            var trainer = Trainer(epochs: epochs)
+            if options.lrSchedule == .cosine { trainer.schedule = .everyEpoch(CosineAnnealingLR(optimizer, tMax: epochs)) }
+            trainer.showProgress = false
+            let loader = DataLoader(data.train, batchSize: options.batchSize ?? program.defaultBatchSize, shuffle: true, seed: seed,
+                                    device: device)
+            try trainer.fit(model, optimizer: optimizer, loss: loss, on: loader)
+            let accuracy = try evaluate(model, on: testLoader, loss: loss).accuracy ?? .nan
+            print("member \(k + 1) (seed \(seed)): test accuracy \(String(format: "%.2f%%", accuracy * 100))")
+            members.append(model)
+            accuracies.append(accuracy)
+        }
+        let ensemble = try evaluate(Ensemble(members), on: testLoader, loss: loss)
+        let accuracy = ensemble.accuracy ?? .nan, mean = accuracies.reduce(0, +) / Double(accuracies.count)
+        print("ensemble of \(members.count): test accuracy \(String(format: "%.2f%%", accuracy * 100)) (members: mean "
+              + "\(String(format: "%.2f%%", mean * 100)), best \(String(format: "%.2f%%", (accuracies.max() ?? .nan) * 100)))  "
+              + "test loss \(String(format: "%.4f", ensemble.loss))  \(String(format: "%.1f", Date().timeIntervalSince(start))) s on \(device)")
+        try common.writeJSON(["test_accuracy": accuracy, "test_loss": ensemble.loss, "member_accuracies": accuracies,
+                              "member_mean_accuracy": mean, "epochs": epochs, "backend": device.name])
+    }
+}
+
+/// The MNIST models, as `nntrain predict` finds them again from a
 /// checkpoint's metadata.
 struct MNISTProgram {
     /// The subcommand, recorded as the checkpoint's "nntrain.model".
@@ -118,7 +166,7 @@ struct MNISTProgram {
     let flatten: Bool
     let makeModel: (Device) -> Module
 
-    static let all = [MNISTMLP.program, MNISTLeNet.program]
+    static let all = [MNISTMLP.program, MNISTLeNet.program, MNISTResNet.program]
 
     /// What a later user of the weights needs: the model, the input layout
     /// and the normalization of the training data.
@@ -132,7 +180,7 @@ struct MNISTProgram {
     /// The program and normalization recorded in a checkpoint's metadata.
     static func from(metadata: [String: String], file: String) throws -> (MNISTProgram, Standardizer) {
         guard let name = metadata["nntrain.model"], let program = all.first(where: { $0.name == name }) else {
-            throw ValidationError("--checkpoint \(file): not written by nntrain mnist-mlp or mnist-lenet "
+            throw ValidationError("--checkpoint \(file): not written by nntrain mnist-mlp, mnist-lenet or mnist-resnet "
                                   + "(metadata 'nntrain.model' is \(metadata["nntrain.model"] ?? "absent"))")
         }
         guard let mean = metadata["normalization.mean"].flatMap(Float.init), let std = metadata["normalization.std"].flatMap(Float.init),

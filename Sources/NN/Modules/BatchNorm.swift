@@ -24,8 +24,9 @@
 open class BatchNormBase: Module {
     public let numFeatures: Int
     public let eps: Double
-    /// nil: cumulative moving average.
-    public let momentum: Double?
+    /// nil: cumulative moving average (what `updateBatchNorm` sets while it
+    /// recomputes the statistics).
+    public var momentum: Double?
     public let affine: Bool
     public let trackRunningStats: Bool
 
@@ -96,6 +97,16 @@ open class BatchNormBase: Module {
         }
         guard let weight, let bias else { return normalized }
         return normalized * weight.value.reshaped(channelShape) + bias.value.reshaped(channelShape)
+    }
+
+    /// Running mean 0, variance 1 and batch count 0 (PyTorch's
+    /// `reset_running_stats`).
+    public func resetRunningStats() {
+        guard let runningMean, let runningVar, let numBatchesTracked else { return }
+        runningMean.value = runningMean.value.zerosLike()
+        runningVar.value = Tensor.full(runningVar.shape, 1, dtype: runningVar.value.dtype, on: runningVar.device)
+        numBatchesTracked.value = Tensor.zeros([], dtype: .int32, on: numBatchesTracked.device)
+        trackedCount = nil
     }
 
     private func updateRunningStats(mean: Tensor, biasedVariance: Tensor, n: Int) {
