@@ -1,0 +1,45 @@
+import Foundation
+import XCTest
+
+/// The toolbox commands of nntrain as a user runs them (issue 12): an
+/// ensemble of seeds and the small ResNet, on small slices.
+final class NNTrainToolboxTests: XCTestCase {
+    private func json(_ url: URL) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    }
+
+    func testEnsembleReportsEachMemberAndTheEnsemble() throws {
+        let directory = try DataTestFiles.temporaryDirectory(for: self)
+        let output = directory.appendingPathComponent("ensemble.json")
+        let result = try ChildProcess.run("nntrain", ["mnist-mlp", "--backend", "cpu", "--epochs", "1", "--ensemble", "3",
+                                                      "--json", output.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for k in 1...3 { XCTAssert(result.stdout.contains("member \(k) (seed \(k - 1)): test accuracy"), result.stdout) }
+        XCTAssert(result.stdout.contains("ensemble of 3: test accuracy"), result.stdout)
+        let metrics = try json(output)
+        let members = try XCTUnwrap(metrics["member_accuracies"] as? [Double])
+        XCTAssertEqual(members.count, 3)
+        XCTAssertEqual(Set(members).count, 3, "three different seeds train three different models: \(members)")
+        let accuracy = try XCTUnwrap(metrics["test_accuracy"] as? Double)
+        XCTAssertGreaterThan(accuracy, 0.6, "one epoch of 2,500 images")
+
+        let refused = try ChildProcess.run("nntrain", ["mnist-mlp", "--ensemble", "2", "--save", directory.appendingPathComponent("w").path])
+        XCTAssertEqual(refused.status, 64)
+        XCTAssert(refused.stderr.contains("--save does not go with --ensemble 2"), refused.stderr)
+    }
+
+    func testResNetTrainsAndPredictReadsItBack() throws {
+        let directory = try DataTestFiles.temporaryDirectory(for: self)
+        let weights = directory.appendingPathComponent("resnet.safetensors")
+        let result = try ChildProcess.run("nntrain", ["mnist-resnet", "--backend", "cpu", "--epochs", "1", "--batch-size", "64",
+                                                      "--save", weights.path, "--json", directory.appendingPathComponent("r.json").path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let accuracy = try XCTUnwrap(try json(directory.appendingPathComponent("r.json"))["test_accuracy"] as? Double)
+        XCTAssertGreaterThan(accuracy, 0.3, "one epoch of 2,500 images")
+        let predicted = try ChildProcess.run("nntrain", ["predict", "--backend", "cpu", "--checkpoint", weights.path,
+                                                         "--json", directory.appendingPathComponent("p.json").path])
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+        XCTAssert(predicted.stdout.contains("(mnist-resnet)"), predicted.stdout)
+        XCTAssertEqual(try json(directory.appendingPathComponent("p.json"))["test_accuracy"] as? Double, accuracy)
+    }
+}
