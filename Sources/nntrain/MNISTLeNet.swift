@@ -19,19 +19,21 @@ struct MNISTLeNet: ParsableCommand {
 
     /// LeNet-5 as a Sequential, so its state dict reads `0.weight` [6, 1, 5, 5],
     /// `0.bias`, `3.weight` [16, 6, 5, 5], `3.bias`, `7.weight` [120, 400], ...
-    /// exactly as the same `nn.Sequential` in PyTorch.
-    static func makeModel(device: Device) -> Sequential {
-        Sequential(
+    /// exactly as the same `nn.Sequential` in PyTorch. With `dropout` > 0,
+    /// a Dropout follows each hidden fully connected layer's ReLU (and the
+    /// indices after it shift).
+    static func makeModel(device: Device, dropout: Double = 0) -> Sequential {
+        let hidden: [Module] = dropout > 0 ? [ReLU(), Dropout(p: dropout)] : [ReLU()]
+        return Sequential([
             Conv2d(1, 6, kernelSize: 5, padding: 2, device: device), ReLU(), MaxPool2d(2),
             Conv2d(6, 16, kernelSize: 5, device: device), ReLU(), MaxPool2d(2),
-            Flatten(),
-            Linear(16 * 5 * 5, 120, device: device), ReLU(),
-            Linear(120, 84, device: device), ReLU(),
-            Linear(84, 10, device: device))
+            Flatten(), Linear(16 * 5 * 5, 120, device: device)] + hidden
+            + [Linear(120, 84, device: device)] + hidden + [Linear(84, 10, device: device)])
     }
 
     static let program = MNISTProgram(name: "mnist-lenet", description: "LeNet-5", defaultEpochs: 10, defaultBatchSize: 32, flatten: false,
-                                      makeModel: MNISTLeNet.makeModel)
+                                      makeModel: { MNISTLeNet.makeModel(device: $0) },
+                                      makeModelWithDropout: { MNISTLeNet.makeModel(device: $0, dropout: $1) })
 
     func run() throws {
         try MNISTTraining.run(MNISTLeNet.program, common: options, options: training)

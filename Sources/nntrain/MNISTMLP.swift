@@ -14,10 +14,17 @@ struct MNISTMLP: ParsableCommand {
     @OptionGroup var options: CommonOptions
     @OptionGroup var training: MNISTOptions
 
-    static let program = MNISTProgram(name: "mnist-mlp", description: "MLP 784-512-256-10", defaultEpochs: 5, defaultBatchSize: 64, flatten: true) { device in
-        Sequential(Linear(784, 512, device: device), ReLU(), Linear(512, 256, device: device), ReLU(),
-                   Linear(256, 10, device: device))
+    /// 784-512-256-10 with ReLU; with `dropout` > 0, a Dropout after each
+    /// hidden ReLU.
+    static func makeModel(device: Device, dropout: Double = 0) -> Sequential {
+        let hidden: [Module] = dropout > 0 ? [ReLU(), Dropout(p: dropout)] : [ReLU()]
+        return Sequential([Linear(784, 512, device: device)] + hidden + [Linear(512, 256, device: device)] + hidden
+                          + [Linear(256, 10, device: device)])
     }
+
+    static let program = MNISTProgram(name: "mnist-mlp", description: "MLP 784-512-256-10", defaultEpochs: 5, defaultBatchSize: 64,
+                                      flatten: true, makeModel: { MNISTMLP.makeModel(device: $0) },
+                                      makeModelWithDropout: { MNISTMLP.makeModel(device: $0, dropout: $1) })
 
     func run() throws {
         try MNISTTraining.run(MNISTMLP.program, common: options, options: training)

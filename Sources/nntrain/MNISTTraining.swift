@@ -165,6 +165,10 @@ struct MNISTProgram {
     /// [N, 784] inputs rather than [N, 1, 28, 28].
     let flatten: Bool
     let makeModel: (Device) -> Module
+    /// The same model with dropout of probability p before each hidden
+    /// fully connected layer's successor (for `nntrain search --dropout`);
+    /// nil where the model has no such place.
+    var makeModelWithDropout: ((Device, Double) -> Module)? = nil
 
     static let all = [MNISTMLP.program, MNISTLeNet.program, MNISTResNet.program]
 

@@ -7,7 +7,7 @@ struct NNTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nntrain",
         abstract: "Training programs built on the NN library.",
-        subcommands: [MNISTLeNet.self, MNISTMLP.self, MNISTResNet.self, CharLSTM.self, XOR.self, Predict.self],
+        subcommands: [MNISTLeNet.self, MNISTMLP.self, MNISTResNet.self, CharLSTM.self, XOR.self, Predict.self, Search.self],
         defaultSubcommand: MNISTLeNet.self)
 }
 

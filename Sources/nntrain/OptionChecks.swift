@@ -39,6 +39,18 @@ enum OptionChecks {
         }
     }
 
+    /// A directory the program will create if missing (with its parents):
+    /// it, or the nearest ancestor that exists, must be a writable directory.
+    static func creatableDirectory(_ path: String, _ option: String) throws {
+        var url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) { url.deleteLastPathComponent() }
+        guard isDirectory.boolValue else { throw ValidationError("\(option) \(path): \(url.path) is a file, not a directory") }
+        guard FileManager.default.isWritableFile(atPath: url.path) else {
+            throw ValidationError("\(option) \(path): directory \(url.path) is not writable")
+        }
+    }
+
     static func readableFile(_ path: String, _ option: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,

@@ -42,4 +42,29 @@ final class NNTrainToolboxTests: XCTestCase {
         XCTAssert(predicted.stdout.contains("(mnist-resnet)"), predicted.stdout)
         XCTAssertEqual(try json(directory.appendingPathComponent("p.json"))["test_accuracy"] as? Double, accuracy)
     }
+
+    func testSearchWritesRankedTrialsCoarseToFine() throws {
+        let directory = try DataTestFiles.temporaryDirectory(for: self)
+        let out = directory.appendingPathComponent("search/nested")
+        let arguments = ["search", "mnist-mlp", "--backend", "cpu", "--trials", "3", "--rounds", "2", "--epochs", "1",
+                         "--dropout", "0...0.5", "--out", out.path]
+        let result = try ChildProcess.run("nntrain", arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssert(result.stdout.contains("trial 6/6"), result.stdout)
+        let csv = try String(contentsOf: out.appendingPathComponent("search.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "rank,round,trial,lr,dropout,val_accuracy,val_loss")
+        XCTAssertEqual(csv.count, 7)
+        let accuracies = csv.dropFirst().map { Double($0.split(separator: ",")[5])! }
+        XCTAssertEqual(accuracies, accuracies.sorted(by: >))
+        XCTAssert(FileManager.default.fileExists(atPath: out.appendingPathComponent("search.svg").path))
+        // Reproducible: the same seed gives the same table.
+        let again = try ChildProcess.run("nntrain", arguments.map { $0 == out.path ? directory.appendingPathComponent("again").path : $0 })
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try String(contentsOf: directory.appendingPathComponent("again/search.csv"), encoding: .utf8),
+                       csv.joined(separator: "\n") + "\n")
+
+        let bad = try ChildProcess.run("nntrain", ["search", "mnist-lenet", "--lr", "0...1e-1:log"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssert(bad.stderr.contains("--lr '0...1e-1:log': a log range needs positive bounds"), bad.stderr)
+    }
 }
