@@ -27,6 +27,11 @@ let package = Package(
         .systemLibrary(
             name: "COpenCL", path: "Sources/COpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        // zlib (Debian's zlib1g-dev): deflate and CRC-32 for the PNG files
+        // the training diagnostics write.
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]),
         // OpenCL C sources, embedded as byte arrays (see Kernels/README.md).
         .target(
             name: "Kernels",
@@ -48,7 +53,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "NN",
-            dependencies: ["CBLAS", "COpenCL", "Kernels"],
+            dependencies: ["CBLAS", "COpenCL", "CZlib", "Kernels"],
             path: "Sources/NN",
             swiftSettings: swiftSettings),
         .executableTarget(

@@ -35,6 +35,10 @@ struct MNISTOptions: ParsableArguments {
     @Option(help: "Resume from this training checkpoint and run to --epochs (keeps writing --checkpoint, or this file without it).")
     var resume: String?
 
+    @Option(help: ArgumentHelp("Write training diagnostics here every epoch: update/weight ratios, activation and gradient "
+                               + "histograms (CSV, SVG), dead or saturated units, first-layer filters (PNG).", valueName: "dir"))
+    var diagnostics: String?
+
     @Option(help: "Train this many models (seeds --seed, --seed + 1, ...) and report each one's and their ensemble's test accuracy.")
     var ensemble: Int = 1
 
@@ -53,7 +57,9 @@ struct MNISTOptions: ParsableArguments {
         try OptionChecks.writableFile(save, "--save")
         try OptionChecks.checkpointFiles(checkpoint: checkpoint, resume: resume)
         try OptionChecks.atLeastOne(ensemble, "--ensemble")
-        if ensemble > 1, let option = [("--save", save), ("--checkpoint", checkpoint), ("--resume", resume)].first(where: { $0.1 != nil }) {
+        if let diagnostics { try OptionChecks.creatableDirectory(diagnostics, "--diagnostics") }
+        if ensemble > 1, let option = [("--save", save), ("--checkpoint", checkpoint), ("--resume", resume),
+                                       ("--diagnostics", diagnostics)].first(where: { $0.1 != nil }) {
             throw ValidationError("\(option.0) does not go with --ensemble \(ensemble): it saves one model")
         }
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
@@ -94,6 +100,11 @@ enum MNISTTraining {
         trainer.metricsSVG = options.svg
         let metadata = program.metadata(normalization: data.standardizer)
         trainer.checkpointMetadata = metadata
+        if let directory = options.diagnostics {
+            // The probe: the first 256 training images, the same every epoch.
+            let probe = data.train.batch(Array(0..<min(256, data.train.count)), on: device).inputs
+            trainer.monitor = try TrainingDiagnostics(directory: URL(fileURLWithPath: directory), probe: probe)
+        }
         let checkpoint = (options.checkpoint ?? options.resume).map { URL(fileURLWithPath: $0) }
         try trainer.fit(model, optimizer: optimizer, loss: loss, on: trainLoader, checkpoint: checkpoint,
                         resumeFrom: options.resume.map { URL(fileURLWithPath: $0) })
@@ -109,6 +120,9 @@ enum MNISTTraining {
         }
         if let checkpoint { print("training checkpoint \(checkpoint.path)") }
         if let svg = options.svg { print("loss and accuracy curves \(svg)") }
+        if let diagnostics = options.diagnostics {
+            print("diagnostics in \(diagnostics): update_ratios.csv, histograms.csv, units.csv, histograms-epoch-*.svg, filters-epoch-*.png")
+        }
         try common.writeJSON(["test_accuracy": accuracy, "test_loss": result.loss, "epochs": epochs, "seconds": seconds,
                               "backend": device.name])
     }

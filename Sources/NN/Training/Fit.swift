@@ -77,6 +77,8 @@ public struct Trainer {
     public var showProgress = true
     public var metricsCSV: String?
     public var metricsSVG: String?
+    /// Called around every step and after every epoch (`TrainingDiagnostics`).
+    public var monitor: TrainingMonitor?
     /// Extra metadata for the training checkpoints (say, the input
     /// normalization a later user of the weights needs).
     public var checkpointMetadata: [String: String] = [:]
@@ -128,7 +130,9 @@ public struct Trainer {
                 optimizer.zeroGrad()
                 l.backward()
                 if let maxNorm = clipGradientNorm { _ = clipGradNorm(optimizer.parameters, maxNorm: maxNorm) }
+                monitor?.beforeStep(model)
                 optimizer.step()
+                monitor?.afterStep(model)
                 steps += 1
                 // One scalar per step: the loss, to stop at the exact step
                 // it goes non-finite. Accuracy stays on the device.
@@ -153,6 +157,7 @@ public struct Trainer {
             if showProgress, let v = validationResult {
                 FileHandle.standardError.write(Data("  validation loss \(String(format: "%.4f", v.loss))\(v.accuracy.map { " acc \(String(format: "%.2f%%", $0 * 100))" } ?? "")\n".utf8))
             }
+            try monitor?.afterEpoch(model, epoch: epoch)
             switch schedule {
             case .everyEpoch(let scheduler)?: scheduler.step()
             case .onPlateau(let scheduler)?: scheduler.step(validationResult?.loss ?? trainLoss)

@@ -192,7 +192,7 @@ extension RandomSearch {
         let ySpan = yHigh > yLow ? yHigh - yLow : 1
         var body = ""
         for (p, range) in ranges.enumerated() {
-            let x0 = Double(p * panelWidth), left = x0 + 44, right = x0 + Double(panelWidth) - 10, top = 24.0, bottom = Double(height) - 36
+            let x0 = Double(p * panelWidth), left = x0 + 44, right = x0 + Double(panelWidth) - 10, top = 24.0, bottom = Double(height) - 52
             let forward: (Double) -> Double = range.scale == .log ? { Foundation.log10($0) } : { $0 }
             let xLow = forward(range.low), xSpan = forward(range.high) - xLow > 0 ? forward(range.high) - xLow : 1
             func px(_ v: Double) -> Double { left + (right - left) * (forward(v) - xLow) / xSpan }
@@ -206,7 +206,7 @@ extension RandomSearch {
             for a in [yLow, yHigh] {
                 body += "<text x=\"\(left - 4)\" y=\"\(py(a) + 4)\" text-anchor=\"end\">\(String(format: "%.3g", a))</text>\n"
             }
-            body += "<text x=\"\((left + right) / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(range.scale == .log ? "log scale" : "")</text>\n"
+            body += "<text x=\"\((left + right) / 2)\" y=\"\(bottom + 28)\" text-anchor=\"middle\">\(range.scale == .log ? "log scale" : "")</text>\n"
             for t in scored {
                 guard let v = t.values[range.name] else { continue }
                 body += "<circle cx=\"\(px(v))\" cy=\"\(py(t.score.validationAccuracy))\" r=\"3\" fill=\"\(colors[(t.round - 1) % colors.count])\"/>\n"

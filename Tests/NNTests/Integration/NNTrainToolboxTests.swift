@@ -67,4 +67,20 @@ final class NNTrainToolboxTests: XCTestCase {
         XCTAssertEqual(bad.status, 64)
         XCTAssert(bad.stderr.contains("--lr '0...1e-1:log': a log range needs positive bounds"), bad.stderr)
     }
+
+    func testDiagnosticsDirectory() throws {
+        let directory = try DataTestFiles.temporaryDirectory(for: self).appendingPathComponent("diagnostics")
+        let result = try ChildProcess.run("nntrain", ["mnist-mlp", "--backend", "cpu", "--epochs", "1", "--lr", "0.5", "--lr-schedule", "none",
+                                                      "--diagnostics", directory.path])
+        // lr 0.5 with momentum 0.9 is far too high here: the ratio warning names the layers.
+        XCTAssert(result.stderr.contains("layer 0.weight: update/weight ratio stayed above 0.01: learning rate too high?"), result.stderr)
+        for name in ["update_ratios.csv", "histograms.csv", "units.csv", "histograms-epoch-1.svg", "filters-epoch-1.png"] {
+            XCTAssert(FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), "\(name): \(result.stderr)")
+        }
+        let units = try String(contentsOf: directory.appendingPathComponent("units.csv"), encoding: .utf8)
+        XCTAssert(units.contains("1,1 ReLU,dead ReLU,") && units.contains("1,3 ReLU,dead ReLU,"), units)
+        // 100 of the 512 units as 28 x 28 tiles, 10 x 10 of them scaled 1x with 1-pixel gaps.
+        let png = try [UInt8](Data(contentsOf: directory.appendingPathComponent("filters-epoch-1.png")))
+        XCTAssertEqual(Array(png[16..<24]), [0, 0, 1, 35, 0, 0, 1, 35])
+    }
 }
