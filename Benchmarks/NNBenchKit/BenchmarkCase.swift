@@ -55,12 +55,16 @@ public struct BenchmarkCase {
     public let suite: Suite
     public let name: String
     public let work: Work
+    /// The same case for Benchmarks/pytorch/train_suite.py (train suite).
+    public let pytorch: [String]?
     let prepare: (BenchmarkTarget) throws -> (() -> Void)?
 
-    init(_ suite: Suite, _ name: String, work: Work, prepare: @escaping (BenchmarkTarget) throws -> (() -> Void)?) {
+    init(_ suite: Suite, _ name: String, work: Work, pytorch: [String]? = nil,
+         prepare: @escaping (BenchmarkTarget) throws -> (() -> Void)?) {
         self.suite = suite
         self.name = name
         self.work = work
+        self.pytorch = pytorch
         self.prepare = prepare
     }
 

@@ -8,6 +8,8 @@ public enum BenchmarkError: Error, CustomStringConvertible {
     case unreadableReport(path: String, reason: String)
     case unwritableFile(path: String, reason: String)
     case kernelPreparation(device: String, reason: String)
+    case pytorchUnavailable(reason: String)
+    case pytorchFailed(arguments: String, reason: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,10 @@ public enum BenchmarkError: Error, CustomStringConvertible {
             return "cannot write \(path): \(reason)"
         case .kernelPreparation(let device, let reason):
             return "building the OpenCL kernels for \(device) failed: \(reason)"
+        case .pytorchUnavailable(let reason):
+            return "PyTorch is not available (\(reason)); install torch for python3, or point NN_PYTHON at an interpreter that has it"
+        case .pytorchFailed(let arguments, let reason):
+            return "PyTorch case (train_suite.py \(arguments)) failed: \(reason)"
         }
     }
 }

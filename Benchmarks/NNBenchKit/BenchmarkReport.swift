@@ -15,10 +15,13 @@ public struct BenchmarkResult: Codable, Equatable {
     /// From the bytes read and written (elementwise, softmax); absent
     /// elsewhere.
     public var gbps: Double?
+    /// For the "pytorch" rows: torch.__version__ and its thread count.
+    public var torchVersion: String?
+    public var threads: Int?
 
     enum CodingKeys: String, CodingKey {
-        case suite, `case`, device, repeats, gflops, gbps
-        case medianMs = "median_ms", minMs = "min_ms", maxMs = "max_ms"
+        case suite, `case`, device, repeats, gflops, gbps, threads
+        case medianMs = "median_ms", minMs = "min_ms", maxMs = "max_ms", torchVersion = "torch_version"
     }
 
     public init(suite: String, case name: String, device: String, measurement: Measurement, work: Work) {
@@ -37,8 +40,9 @@ public struct BenchmarkResult: Codable, Equatable {
     }
 }
 
-/// A timing not measured by this run but quoted for comparison (PyTorch on
-/// the same machine); the table shows it beside the measured rows.
+/// A timing not measured by this run but quoted for comparison; the table
+/// shows it beside the measured rows. (Reports before 2026-12-02 quoted
+/// PyTorch this way; PyTorch is now measured in the run, as "pytorch" rows.)
 public struct ReferenceTiming: Codable, Equatable {
     public var suite: String
     public var `case`: String

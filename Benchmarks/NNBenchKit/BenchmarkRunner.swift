@@ -11,14 +11,21 @@ public struct BenchmarkPlan {
     public var timing: TimingPolicy
     /// How the timing rule is described in the report ("quick", ...).
     public var timingLabel: String
+    /// Whether the train suite's PyTorch twins are timed too.
+    public var pytorch: PyTorchReference.Mode
+    /// Where PyTorch is (nil: found from $NN_PYTHON or python3).
+    public var python: String?
 
     public init(suites: [Suite] = Suite.allCases, targets: [BenchmarkTarget], scale: Scale = .standard,
-                timing: TimingPolicy = .standard, timingLabel: String = "standard") {
+                timing: TimingPolicy = .standard, timingLabel: String = "standard", pytorch: PyTorchReference.Mode = .auto,
+                python: String? = nil) {
         self.suites = suites
         self.targets = targets
         self.scale = scale
         self.timing = timing
         self.timingLabel = timingLabel
+        self.pytorch = pytorch
+        self.python = python
     }
 }
 
@@ -53,6 +60,7 @@ public final class BenchmarkRunner {
         let contentionStart = CPUContention()
         try prepareKernels()
         let cases = plan.suites.flatMap { $0.cases(plan.scale) }
+        let pytorch = try locatePyTorch(needed: cases.contains { $0.pytorch != nil })
         var results: [BenchmarkResult] = []
         for (index, benchCase) in cases.enumerated() {
             let targets = (benchCase.suite == .gemm ? [BenchmarkTarget.openBLAS] : []) + plan.targets
@@ -68,18 +76,51 @@ public final class BenchmarkRunner {
                     progress("[\(index + 1)/\(cases.count)] \(what) FAILED: \(error)")
                 }
             }
+            // PyTorch right after the library's rows of the same case, so
+            // both see the machine in the same state.
+            if let pytorch, let arguments = benchCase.pytorch {
+                let what = "\(benchCase.suite.rawValue) \(benchCase.name) on pytorch"
+                progress("[\(index + 1)/\(cases.count)] \(what) ...")
+                do {
+                    var result = BenchmarkResult(suite: benchCase.suite.rawValue, case: benchCase.name, device: "pytorch",
+                                                 measurement: try pytorch.measure(arguments, policy: plan.timing), work: benchCase.work)
+                    (result.torchVersion, result.threads) = (pytorch.version, pytorch.threads)
+                    results.append(result)
+                    progress("[\(index + 1)/\(cases.count)] \(what): \(Self.format(result))")
+                } catch {
+                    failures.append("\(what): \(error)")
+                    progress("[\(index + 1)/\(cases.count)] \(what) FAILED: \(error)")
+                }
+            }
         }
         let othersShare = contentionStart.flatMap { start in CPUContention()?.othersShare(since: start) }
         if let othersShare, othersShare > 0.1 {
             progress(String(format: "warning: other processes used %.0f%% of the CPU during the run; the timings are not a quiet "
                             + "machine's", othersShare * 100))
         }
-        let timedCases = Set(results.map { "\($0.suite)/\($0.case)" })
-        let references = TrainingSuite.pyTorchReferences.filter { timedCases.contains("\($0.suite)/\($0.case)") }
         let described = (plan.suites.contains(.gemm) ? [BenchmarkTarget.openBLAS] : []) + plan.targets
-        return BenchmarkReport(machine: MachineInfo.current(targets: described, timing: plan.timingLabel, loadAverage: load,
-                                                                otherProcessesCPUPercent: othersShare.map { $0 * 100 }),
-                               results: results, references: references)
+        var machine = MachineInfo.current(targets: described, timing: plan.timingLabel, loadAverage: load,
+                                          otherProcessesCPUPercent: othersShare.map { $0 * 100 })
+        if let pytorch, results.contains(where: { $0.device == "pytorch" }) {
+            machine.devices.append(.init(label: "pytorch", description: "PyTorch \(pytorch.version) on the CPU, \(pytorch.threads) threads "
+                                         + "(\(pytorch.python) \(pytorch.script.lastPathComponent)), timed in this run"))
+        }
+        return BenchmarkReport(machine: machine, results: results, references: [])
+    }
+
+    /// PyTorch for the train suite, per `plan.pytorch`; nil (said on the
+    /// progress stream) when it is not there and not required.
+    private func locatePyTorch(needed: Bool) throws -> PyTorchReference? {
+        guard needed && plan.pytorch != .off else { return nil }
+        switch PyTorchReference.locate(python: plan.python) {
+        case .success(let reference):
+            progress("pytorch: torch \(reference.version) through \(reference.python), \(reference.threads) threads, timed beside the train suite")
+            return reference
+        case .failure(let error):
+            if plan.pytorch == .on { throw error }
+            progress("pytorch: not measured, the train suite shows the library alone: \(error)")
+            return nil
+        }
     }
 
     /// Compiles every OpenCL program before anything is timed, so no case

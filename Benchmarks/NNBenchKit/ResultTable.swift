@@ -34,7 +34,7 @@ public enum ResultTable {
         case Suite.elementwise.rawValue, Suite.softmax.rawValue:
             return "GB/s from the bytes read plus written at the minimum"
         case Suite.train.rawValue:
-            return "one step: forward, loss, backward, optimizer update; pytorch = quoted PyTorch 2.15 CPU time on the 2-core machine"
+            return "one step: forward, loss, backward, optimizer update; pytorch = the same step in PyTorch on the CPU, timed in this run"
         default:
             return ""
         }
@@ -69,8 +69,8 @@ public enum ResultTable {
         for r in rows where !caseOrder.contains(r.case) { caseOrder.append(r.case) }
         for name in caseOrder {
             let measured = rows.filter { $0.case == name }
-            // The second reference first when it was measured (OpenBLAS),
-            // last when it is quoted (PyTorch).
+            // The second reference first when it was measured (OpenBLAS,
+            // PyTorch), last when it is quoted (older reports).
             let ordered = measured.filter { $0.device == second } + measured.filter { $0.device != second }
             let baselineMs = measured.first { $0.device == baseline }?.medianMs
             let secondMs = measured.first { $0.device == second }?.medianMs

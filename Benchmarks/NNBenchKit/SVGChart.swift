@@ -88,11 +88,11 @@ public enum SVGChart {
         ]
         // Legend.
         var legendX = 10.0
-        let legendDevices = devices + (report.references.isEmpty ? [] : ["pytorch"])
+        let legendDevices = devices + (report.references.isEmpty || devices.contains("pytorch") ? [] : ["pytorch"])
         for device in legendDevices {
             let color = fixedColors[device] ?? palette[(devices.firstIndex(of: device) ?? 0) % palette.count]
             svg.append("<rect class=\"legend\" x=\"\(f(legendX))\" y=\"48\" width=\"12\" height=\"12\" fill=\"\(color)\"/>")
-            let label = device == "pytorch" ? "pytorch (quoted)" : device
+            let label = device == "pytorch" && !devices.contains("pytorch") ? "pytorch (quoted)" : device
             svg.append(text(x: legendX + 16, y: 58, label))
             legendX += 16 + Double(label.count) * charWidth + 18
         }

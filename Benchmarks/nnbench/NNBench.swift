@@ -137,6 +137,11 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write a bar chart of the speed ratios as SVG to this file.", valueName: "file"))
     var svg: String?
 
+    @Flag(name: .long, inversion: .prefixedNo,
+          help: ArgumentHelp("Time the train suite's models in PyTorch too (Benchmarks/pytorch/train_suite.py through $NN_PYTHON "
+                             + "or python3). Default: when python3 -c 'import torch' works."))
+    var pytorch: Bool?
+
     func run() throws {
         let suites = try suite.map(Suite.parse(list:)) ?? Suite.allCases
         let targets = try devices.map { try DeviceSelection.targets($0.split(separator: ",").map(String.init)) }
@@ -149,7 +154,7 @@ struct Run: ParsableCommand {
             label = timing.summary
         }
         let plan = BenchmarkPlan(suites: suites, targets: targets, scale: large ? .large : .standard, timing: timing,
-                                 timingLabel: label)
+                                 timingLabel: label, pytorch: pytorch.map { $0 ? .on : .off } ?? .auto)
         let start = Date()
         let runner = BenchmarkRunner(plan: plan, progress: printError)
         let report = try runner.run()

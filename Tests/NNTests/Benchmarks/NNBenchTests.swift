@@ -20,7 +20,7 @@ final class NNBenchTests: XCTestCase {
         var specs = ["cpu"]
         if let first = try? OpenCLDevices.all().first { specs.append(first.spec) }
         let plan = BenchmarkPlan(suites: Suite.allCases, targets: try DeviceSelection.targets(specs), scale: .tiny,
-                                 timing: .fixed(2), timingLabel: "2 repeats per case")
+                                 timing: .fixed(2), timingLabel: "2 repeats per case", pytorch: .off)
         let runner = BenchmarkRunner(plan: plan)
         let report = try runner.run()
         return (report, runner.failures, specs)
