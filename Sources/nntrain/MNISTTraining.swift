@@ -60,7 +60,7 @@ struct MNISTOptions: ParsableArguments {
         if let diagnostics { try OptionChecks.creatableDirectory(diagnostics, "--diagnostics") }
         if ensemble > 1, let option = [("--save", save), ("--checkpoint", checkpoint), ("--resume", resume),
                                        ("--diagnostics", diagnostics)].first(where: { $0.1 != nil }) {
-            throw ValidationError("\(option.0) does not go with --ensemble \(ensemble): it saves one model")
+            throw ValidationError("\(option.0) does not go with --ensemble \(ensemble): it is for a run of one model")
         }
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
         try OptionChecks.writableFile(svg, "--svg")
@@ -69,14 +69,18 @@ struct MNISTOptions: ParsableArguments {
 
 enum LRScheduleOption: String, ExpressibleByArgument, CaseIterable {
     case cosine, none
+
+    /// The schedule for `optimizer` over `epochs`.
+    func schedule(_ optimizer: any Optimizer, epochs: Int) -> Trainer.Schedule? {
+        self == .cosine ? .everyEpoch(CosineAnnealingLR(optimizer, tMax: epochs)) : nil
+    }
 }
 
-/// One MNIST training run, shared by mnist-mlp and mnist-lenet: the data
-/// (`MNISTData`), SGD with momentum and cross-entropy; the test accuracy
-/// printed and written as JSON; resumable checkpoints.
+/// One MNIST training run, shared by mnist-mlp, mnist-lenet and
+/// mnist-resnet: the data (`MNISTData`), SGD with momentum and
+/// cross-entropy; the test accuracy printed and written as JSON; resumable
+/// checkpoints, diagnostics, or an ensemble of seeds.
 enum MNISTTraining {
-    /// - imageShape: one sample's shape as the model takes it ([784] or
-    ///   [1, 28, 28]).
     static func run(_ program: MNISTProgram, common: CommonOptions, options: MNISTOptions) throws {
         if options.ensemble > 1 { return try runEnsemble(program, common: common, options: options) }
         let device = try common.selectDevice()
@@ -94,8 +98,7 @@ enum MNISTTraining {
         let trainLoader = DataLoader(data.train, batchSize: batchSize, shuffle: true, seed: common.seed, device: device)
         let testLoader = DataLoader(data.test, batchSize: 500, device: device)
 
-        var trainer = Trainer(epochs: epochs, validation: testLoader)
-        if options.lrSchedule == .cosine { trainer.schedule = .everyEpoch(CosineAnnealingLR(optimizer, tMax: epochs)) }
+        var trainer = Trainer(epochs: epochs, validation: testLoader, schedule: options.lrSchedule.schedule(optimizer, epochs: epochs))
         trainer.metricsCSV = options.metricsCSV
         trainer.metricsSVG = options.svg
         let metadata = program.metadata(normalization: data.standardizer)
@@ -147,8 +150,7 @@ extension MNISTTraining {
             Random.manualSeed(seed)
             let model = program.makeModel(device)
             let optimizer = SGD(model.parameters(), learningRate: options.lr, momentum: options.momentum)
-            var trainer = Trainer(epochs: epochs)
-            if options.lrSchedule == .cosine { trainer.schedule = .everyEpoch(CosineAnnealingLR(optimizer, tMax: epochs)) }
+            var trainer = Trainer(epochs: epochs, schedule: options.lrSchedule.schedule(optimizer, epochs: epochs))
             trainer.showProgress = false
             let loader = DataLoader(data.train, batchSize: options.batchSize ?? program.defaultBatchSize, shuffle: true, seed: seed,
                                     device: device)

@@ -27,6 +27,9 @@ public protocol TrainingMonitor: AnyObject {
 ///   over the input channels), or a Linear layer on `imageSide`²-pixel inputs
 ///   as one `imageSide` x `imageSide` tile per unit.
 ///
+/// The ratio needs the weights from before each step: a device copy of
+/// every watched weight per step, which is the price of watching.
+///
 /// With a `directory`, every epoch rewrites `update_ratios.csv`,
 /// `histograms.csv` and `units.csv` there and adds
 /// `histograms-epoch-<e>.svg` (small multiples) and `filters-epoch-<e>.png`.
