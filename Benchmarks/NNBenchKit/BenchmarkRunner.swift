@@ -82,9 +82,10 @@ public final class BenchmarkRunner {
                 let what = "\(benchCase.suite.rawValue) \(benchCase.name) on pytorch"
                 progress("[\(index + 1)/\(cases.count)] \(what) ...")
                 do {
+                    let (measurement, threads) = try pytorch.measure(arguments, policy: plan.timing)
                     var result = BenchmarkResult(suite: benchCase.suite.rawValue, case: benchCase.name, device: "pytorch",
-                                                 measurement: try pytorch.measure(arguments, policy: plan.timing), work: benchCase.work)
-                    (result.torchVersion, result.threads) = (pytorch.version, pytorch.threads)
+                                                 measurement: measurement, work: benchCase.work)
+                    (result.torchVersion, result.threads) = (pytorch.version, threads)
                     results.append(result)
                     progress("[\(index + 1)/\(cases.count)] \(what): \(Self.format(result))")
                 } catch {

@@ -45,8 +45,9 @@ public struct PyTorchReference {
         }
     }
 
-    /// Times one case: `arguments` name the model and its shapes.
-    func measure(_ arguments: [String], policy: TimingPolicy) throws -> Measurement {
+    /// Times one case (`arguments` name the model and its shapes); returns
+    /// the samples and the threads PyTorch says it used.
+    func measure(_ arguments: [String], policy: TimingPolicy) throws -> (measurement: Measurement, threads: Int) {
         let all = [script.path] + arguments + ["--threads", "\(threads)", "--warmups", "\(policy.warmups)",
                                                "--min-seconds", "\(policy.minSeconds)", "--min-repeats", "\(policy.minRepeats)",
                                                "--max-repeats", "\(policy.maxRepeats)"]
@@ -54,12 +55,12 @@ public struct PyTorchReference {
         case .failure(let failure):
             throw BenchmarkError.pytorchFailed(arguments: arguments.joined(separator: " "), reason: failure.reason)
         case .success(let output):
-            struct Reply: Decodable { let samples_ms: [Double] }
+            struct Reply: Decodable { let samples_ms: [Double]; let threads: Int }
             guard let line = output.split(separator: "\n").last,
                   let reply = try? JSONDecoder().decode(Reply.self, from: Data(line.utf8)), !reply.samples_ms.isEmpty else {
                 throw BenchmarkError.pytorchFailed(arguments: arguments.joined(separator: " "), reason: "unreadable reply: \(output.suffix(300))")
             }
-            return Measurement(samples: reply.samples_ms)
+            return (Measurement(samples: reply.samples_ms), reply.threads)
         }
     }
 
@@ -71,16 +72,25 @@ public struct PyTorchReference {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable] + arguments
-        let out = Pipe(), err = Pipe()
+        // stdout through a pipe (one JSON line); stderr (warnings, a
+        // traceback) into a file, so neither can fill up and block the other.
+        let out = Pipe()
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("nnbench-pytorch-\(UUID().uuidString).err")
+        defer { try? FileManager.default.removeItem(at: errURL) }
+        guard FileManager.default.createFile(atPath: errURL.path, contents: nil), let errHandle = try? FileHandle(forWritingTo: errURL) else {
+            return .failure(Failure(reason: "cannot create \(errURL.path)"))
+        }
+        defer { try? errHandle.close() }
         process.standardOutput = out
-        process.standardError = err
+        process.standardError = errHandle
         do {
             try process.run()
         } catch {
             return .failure(Failure(reason: "\(error)"))
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        let errData = (try? Data(contentsOf: errURL)) ?? Data()
         guard process.terminationStatus == 0 else {
             let text = String(decoding: errData, as: UTF8.self).split(separator: "\n").suffix(3).joined(separator: " | ")
             return .failure(Failure(reason: "exit \(process.terminationStatus)\(text.isEmpty ? "" : ": \(text)")"))

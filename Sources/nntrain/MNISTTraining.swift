@@ -10,10 +10,10 @@ struct MNISTOptions: ParsableArguments {
                                valueName: "dir"))
     var data: String = MNISTData.samplePath
 
-    @Option(help: "Training epochs (default: 5 for mnist-mlp, 10 for mnist-lenet).")
+    @Option(help: "Training epochs (default: 5 for mnist-mlp and mnist-resnet, 10 for mnist-lenet).")
     var epochs: Int?
 
-    @Option(name: .customLong("batch-size"), help: "Mini-batch size (default: 64 for mnist-mlp, 32 for mnist-lenet).")
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size (default: 64 for mnist-mlp, 32 for mnist-lenet and mnist-resnet).")
     var batchSize: Int?
 
     @Option(help: "Learning rate.")
@@ -32,7 +32,9 @@ struct MNISTOptions: ParsableArguments {
     @Option(help: "Write a training checkpoint (weights, optimizer state, epoch, data order) here after every epoch.")
     var checkpoint: String?
 
-    @Option(help: "Resume from this training checkpoint and run to --epochs (keeps writing --checkpoint, or this file without it).")
+    @Option(help: ArgumentHelp("Resume from this training checkpoint and run to --epochs (keeps writing --checkpoint, or this "
+                               + "file without it). Give the options of the first run: the learning rate and momentum come "
+                               + "from the checkpoint, and with the cosine schedule --epochs must be the same."))
     var resume: String?
 
     @Option(help: ArgumentHelp("Write training diagnostics here every epoch: update/weight ratios, activation and gradient "
@@ -59,7 +61,8 @@ struct MNISTOptions: ParsableArguments {
         try OptionChecks.atLeastOne(ensemble, "--ensemble")
         if let diagnostics { try OptionChecks.creatableDirectory(diagnostics, "--diagnostics") }
         if ensemble > 1, let option = [("--save", save), ("--checkpoint", checkpoint), ("--resume", resume),
-                                       ("--diagnostics", diagnostics)].first(where: { $0.1 != nil }) {
+                                       ("--diagnostics", diagnostics), ("--metrics-csv", metricsCSV),
+                                       ("--svg", svg)].first(where: { $0.1 != nil }) {
             throw ValidationError("\(option.0) does not go with --ensemble \(ensemble): it is for a run of one model")
         }
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")

@@ -26,8 +26,9 @@ import Foundation
 /// learning rate (the first iteration ever: min(1, 1 / ‖g‖₁) · lr); with
 /// `.strongWolfe` it satisfies the strong Wolfe conditions (c1 = 1e-4,
 /// c2 = 0.9, within what is left of `maxEvaluations`), PyTorch's
-/// algorithm step for step (so, as there, `maxIterations: 1` leaves the
-/// line search no evaluation unless `maxEvaluations` is raised).
+/// algorithm step for step (so, as there, `maxIterations: 1` with the
+/// default `maxEvaluations` of 1 gives the line search one trial point and
+/// no room to bracket or zoom: raise `maxEvaluations` for it).
 ///
 /// The parameters are viewed as one flat vector on their device (they must
 /// share one device and dtype); the history vectors stay there, and only the
@@ -61,7 +62,9 @@ public final class LBFGS {
     public init(_ parameters: [Parameter], learningRate: Double = 1, maxIterations: Int = 20, maxEvaluations: Int? = nil,
                 toleranceGrad: Double = 1e-7, toleranceChange: Double = 1e-9, historySize: Int = 100, lineSearch: LineSearch? = nil) {
         checkHyper("LBFGS", "learning rate", learningRate, learningRate > 0)
-        require(maxIterations >= 1 && historySize >= 1, "LBFGS: maxIterations \(maxIterations) and historySize \(historySize) must be at least 1")
+        require(maxIterations >= 1 && historySize >= 1 && (maxEvaluations ?? 1) >= 1,
+                "LBFGS: maxIterations \(maxIterations), maxEvaluations \(maxEvaluations.map(String.init) ?? "default") and historySize "
+                + "\(historySize) must be at least 1")
         require(!parameters.isEmpty, "LBFGS: no parameters")
         let first = parameters[0]
         for p in parameters {

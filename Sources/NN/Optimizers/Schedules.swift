@@ -36,7 +36,8 @@ extension LRScheduler {
     public var learningRate: Double { optimizer.learningRate }
 }
 
-/// A schedule state without an entry the schedule needs.
+/// A schedule state without an entry the schedule needs, or from a
+/// schedule with other settings.
 public struct ScheduleStateError: Error, CustomStringConvertible, Equatable {
     public let schedule: String
     /// The entry it lacks, or what does not match.
@@ -248,15 +249,18 @@ public final class ReduceLROnPlateau {
     /// infinite); see `LRScheduler.stateDict()`.
     public func stateDict() -> [String: Double] {
         ["last_epoch": Double(lastEpoch), "best": best, "num_bad_epochs": Double(badEpochs), "cooldown_counter": Double(cooldownCounter),
-         "factor": factor, "patience": Double(patience), "threshold": threshold, "cooldown": Double(cooldown), "min_lr": minLearningRate]
+         "factor": factor, "patience": Double(patience), "threshold": threshold, "cooldown": Double(cooldown), "min_lr": minLearningRate,
+         "eps": eps, "mode": mode == .min ? 0 : 1, "threshold_mode": thresholdMode == .relative ? 0 : 1]
     }
 
     /// Restores progress; a state of a schedule with other settings is
     /// refused, as `LRScheduler.loadStateDict` does.
     public func loadStateDict(_ state: [String: Double]) throws {
         let name = "ReduceLROnPlateau"
+        // mode: 0 min, 1 max; threshold_mode: 0 relative, 1 absolute.
         for (key, value) in [("factor", factor), ("patience", Double(patience)), ("threshold", threshold),
-                             ("cooldown", Double(cooldown)), ("min_lr", minLearningRate)] {
+                             ("cooldown", Double(cooldown)), ("min_lr", minLearningRate), ("eps", eps),
+                             ("mode", mode == .min ? 0 : 1), ("threshold_mode", thresholdMode == .relative ? 0 : 1)] {
             try checkSetting(state, key, value, of: name)
         }
         let epoch = try entry(state, "last_epoch", of: name), bad = try entry(state, "num_bad_epochs", of: name)

@@ -29,9 +29,12 @@ public final class AveragedModel: Module {
     /// The averaged copy.
     public let module: Module
     public let strategy: Strategy
-    /// How many updates the average holds (PyTorch's `n_averaged`).
-    public var averagedCount: Int { averagedCountStorage }
-    private var averagedCountStorage = 0
+    /// How many updates the average holds (PyTorch's `n_averaged`), read
+    /// from its buffer, so a loaded state dict carries on counting.
+    public var averagedCount: Int {
+        guard let countBuffer, let value = try? countBuffer.value.to(dtype: .int32).toArray(as: Int32.self).first else { return 0 }
+        return Int(value)
+    }
     private var countBuffer: Parameter?
 
     public init(_ model: Module, copy: Module, strategy: Strategy = .equal) {
@@ -56,14 +59,14 @@ public final class AveragedModel: Module {
     /// update copies them) and copies its buffers.
     public func update(from model: Module) throws {
         let source = Dictionary(uniqueKeysWithValues: model.namedState().map { ($0.name, $0.parameter) })
-        let n = Double(averagedCountStorage)
+        let count = averagedCount, n = Double(count)
         try withNoGrad {
             for (name, averaged) in module.namedState() {
                 guard let current = source[name], current.shape == averaged.shape else {
                     requirementFailed("AveragedModel.update: the model has no '\(name)' \(averaged.shape)")
                 }
                 let w = try current.value.detached().to(averaged.device).to(dtype: averaged.value.dtype)
-                guard averaged.trainable && averagedCountStorage > 0 else {
+                guard averaged.trainable && count > 0 else {
                     averaged.value = w.copied()
                     continue
                 }
@@ -73,8 +76,7 @@ public final class AveragedModel: Module {
                 }
             }
         }
-        averagedCountStorage += 1
-        countBuffer?.value = Tensor(int32: [Int32(truncatingIfNeeded: averagedCountStorage)], shape: [], on: .cpu)
+        countBuffer?.value = Tensor(int32: [Int32(truncatingIfNeeded: count + 1)], shape: [], on: countBuffer?.device ?? .cpu)
     }
 }
 

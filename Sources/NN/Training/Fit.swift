@@ -184,11 +184,7 @@ public struct Trainer {
                       epoch: Int, steps: Int, stopped: Bool, log: MetricsLog) throws {
         var progress = TrainingProgress(epoch: epoch, step: steps, data: .init(loader), metrics: log.epochs)
         progress.stopped = stopped
-        switch schedule {
-        case .everyEpoch(let scheduler)?: (progress.scheduleType, progress.schedule) = ("\(type(of: scheduler))", scheduler.stateDict())
-        case .onPlateau(let scheduler)?: (progress.scheduleType, progress.schedule) = ("ReduceLROnPlateau", scheduler.stateDict())
-        case nil: break
-        }
+        (progress.scheduleType, progress.schedule) = (scheduleState?.type, scheduleState?.state)
         progress.earlyStopping = earlyStopping?.progress
         let best = (earlyStopping?.bestWeights ?? [:]).sorted { $0.key < $1.key }.map { (Trainer.earlyStoppingPrefix + $0.key, $0.value) }
         try TrainingCheckpoint(model: model, optimizer: optimizer, progress: progress, tensors: best,
@@ -206,11 +202,7 @@ public struct Trainer {
                                   + "saved \(saved), this run's \(TrainingProgress.DataOrder(loader)); "
                                   + "resume with the same data, batch size, shuffling and seed")
         }
-        let scheduleType: String? = switch schedule {
-        case .everyEpoch(let scheduler)?: "\(type(of: scheduler))"
-        case .onPlateau?: "ReduceLROnPlateau"
-        case nil: nil
-        }
+        let scheduleType = scheduleState?.type
         guard scheduleType == progress.scheduleType else {
             throw CheckpointError(file: file, message: "was written with schedule \(progress.scheduleType ?? "none"), "
                                   + "this run has \(scheduleType ?? "none")")
@@ -219,24 +211,36 @@ public struct Trainer {
             throw CheckpointError(file: file, message: "was written \(progress.earlyStopping == nil ? "without" : "with") early stopping, "
                                   + "this run has \(earlyStopping == nil ? "none" : "it")")
         }
-        try checkpoint.restore(into: model, optimizer: optimizer, file: file)
-        do {
-            switch schedule {
-            case .everyEpoch(let scheduler)?: try scheduler.loadStateDict(progress.schedule ?? [:])
-            case .onPlateau(let scheduler)?: try scheduler.loadStateDict(progress.schedule ?? [:])
-            case nil: break
+        try checkpoint.restore(into: model, optimizer: optimizer, file: file) {
+            // Each of these loads checks before it changes anything; a
+            // failure puts the model and optimizer back too.
+            do {
+                switch schedule {
+                case .everyEpoch(let scheduler)?: try scheduler.loadStateDict(progress.schedule ?? [:])
+                case .onPlateau(let scheduler)?: try scheduler.loadStateDict(progress.schedule ?? [:])
+                case nil: break
+                }
+            } catch {
+                throw CheckpointError(file: file, message: "\(error)")
             }
-        } catch {
-            throw CheckpointError(file: file, message: "\(error)")
-        }
-        if let stopper = earlyStopping, let saved = progress.earlyStopping {
-            let prefix = Trainer.earlyStoppingPrefix
-            let best = checkpoint.tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) }
-            let onDevice = try best.map { name, tensor in
-                (name, try model.namedState().first { $0.name == name }.map { try tensor.to($0.parameter.device) } ?? tensor)
+            if let stopper = earlyStopping, let saved = progress.earlyStopping {
+                let prefix = Trainer.earlyStoppingPrefix
+                let best = checkpoint.tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) }
+                let onDevice = try best.map { name, tensor in
+                    (name, try model.namedState().first { $0.name == name }.map { try tensor.to($0.parameter.device) } ?? tensor)
+                }
+                stopper.restore(saved, bestWeights: Dictionary(uniqueKeysWithValues: onDevice))
             }
-            stopper.restore(saved, bestWeights: Dictionary(uniqueKeysWithValues: onDevice))
         }
         return progress
+    }
+
+    /// The schedule's type name and `stateDict()`.
+    private var scheduleState: (type: String, state: [String: Double])? {
+        switch schedule {
+        case .everyEpoch(let scheduler)?: return ("\(type(of: scheduler))", scheduler.stateDict())
+        case .onPlateau(let scheduler)?: return ("ReduceLROnPlateau", scheduler.stateDict())
+        case nil: return nil
+        }
     }
 }

@@ -155,19 +155,31 @@ public struct TrainingCheckpoint {
     }
 
     /// Loads the weights into `model`, the state into `optimizer` and
-    /// `Random.state`; each checks everything before it changes anything,
-    /// and a mismatch throws a `CheckpointError` listing the problems.
-    public func restore(into model: Module, optimizer: any Optimizer, file: String) throws {
+    /// `Random.state`, then runs `more` (a loop's own state: a schedule,
+    /// early stopping). All or nothing: when any part does not fit, every
+    /// part already loaded is put back as it was and a `CheckpointError`
+    /// lists the problems.
+    public func restore(into model: Module, optimizer: any Optimizer, file: String, then more: () throws -> Void = {}) throws {
+        // The current values stay intact: loading swaps in new tensors.
+        let previousModel = model.stateDict(), previousOptimizer = optimizer.stateDict(), previousRandom = Random.state
         do {
-            try model.loadStateDict(Dictionary(uniqueKeysWithValues: self.model.map { ($0.name, $0.tensor) }))
-        } catch let error as StateDictError {
-            throw CheckpointError(file: file, message: "its weights do not fit the model", problems: error.problems)
+            do {
+                try model.loadStateDict(Dictionary(uniqueKeysWithValues: self.model.map { ($0.name, $0.tensor) }))
+            } catch let error as StateDictError {
+                throw CheckpointError(file: file, message: "its weights do not fit the model", problems: error.problems)
+            }
+            do {
+                try optimizer.loadStateDict(self.optimizer)
+            } catch let error as OptimizerStateError {
+                throw CheckpointError(file: file, message: "its optimizer state does not fit this \(error.optimizer)", problems: error.problems)
+            }
+            try progress.restoreRandom(file: file)
+            try more()
+        } catch {
+            try? model.loadStateDict(Dictionary(uniqueKeysWithValues: previousModel.map { ($0.name, $0.tensor) }))
+            try? optimizer.loadStateDict(previousOptimizer)
+            Random.state = previousRandom
+            throw error
         }
-        do {
-            try optimizer.loadStateDict(self.optimizer)
-        } catch let error as OptimizerStateError {
-            throw CheckpointError(file: file, message: "its optimizer state does not fit this \(error.optimizer)", problems: error.problems)
-        }
-        try progress.restoreRandom(file: file)
     }
 }

@@ -40,9 +40,10 @@ def run(steps, **options):
 
 
 cases = {
-    # max_eval defaults to max_iter * 5 // 4 = 1: the line search has no
-    # evaluations left (PyTorch passes max_ls = max_eval - evaluations so
-    # far) and every step stays put. The tests check that quirk too.
+    # max_eval defaults to max_iter * 5 // 4 = 1: the line search may not
+    # iterate (PyTorch passes max_ls = max_eval - evaluations so far), so it
+    # evaluates one trial point and keeps it only if it is lower; here it
+    # is not, and every step stays put. The tests check that quirk too.
     "strong_wolfe_no_budget": run(3, lr=1, max_iter=1, history_size=10, line_search_fn="strong_wolfe"),
     "strong_wolfe_one_iteration": run(8, lr=1, max_iter=1, max_eval=20, history_size=10, line_search_fn="strong_wolfe"),
     "strong_wolfe": run(4, lr=1, max_iter=20, history_size=10, line_search_fn="strong_wolfe"),

@@ -150,5 +150,8 @@ final class OptimizerStateTests: XCTestCase {
         XCTAssertEqual(restored.best, 1.0)
         XCTAssertEqual(restored.badEpochs, 1)
         XCTAssertEqual(restored.lastEpoch, 2)
+        assertThrowsDescribing(["ReduceLROnPlateau", "the saved mode is 0.0, this schedule's 1.0"]) {
+            try ReduceLROnPlateau(optimizer, mode: .max, patience: 1).loadStateDict(plateau.stateDict())
+        }
     }
 }

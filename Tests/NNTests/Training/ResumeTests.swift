@@ -135,10 +135,17 @@ final class ResumeTests: XCTestCase {
         }
         var wider = makeRun("sgd", epochs: 3)
         wider.trainer.schedule = .everyEpoch(StepLR(wider.optimizer, stepSize: 3, gamma: 0.5))
+        let untouched = try bits(wider.model), randomBefore = Random.state
         assertThrowsDescribing(["StepLR", "step_size is 2.0, this schedule's 3.0"]) {
             try wider.trainer.fit(wider.model, optimizer: wider.optimizer, loss: CrossEntropyLoss(), on: wider.loader,
                                   checkpoint: url, resume: true)
         }
+        // The weights, optimizer and random streams were loaded before the
+        // schedule refused: all put back.
+        XCTAssertEqual(try bits(wider.model), untouched)
+        XCTAssertTrue(wider.optimizer.stateDict().tensors.isEmpty, "no momentum buffers left from the checkpoint")
+        XCTAssertEqual(wider.optimizer.learningRate, 0.1)
+        XCTAssert(Random.state == randomBefore)
         let weightsOnly = directory.appendingPathComponent("weights.safetensors")
         try run.model.save(checkpoint: weightsOnly)
         assertThrowsDescribing([weightsOnly.path, "is not a training checkpoint"]) {

@@ -66,6 +66,13 @@ final class WeightAveragingTests: XCTestCase {
         XCTAssertEqual(try swa.module.stateDict()[1].tensor.toArray(), [3])
         XCTAssertEqual(swa.stateDict().map(\.name), ["n_averaged", "module.weight", "module.bias"])
         XCTAssertEqual(try swa.stateDict()[0].tensor.toArray(as: Int32.self), [3])
+        // A state dict loaded into a new average carries on counting: the
+        // fourth update folds in with weight 1/4.
+        let resumed = AveragedModel(steps[0], copy: Linear(2, 1, device: .cpu))
+        try resumed.loadStateDict(Dictionary(uniqueKeysWithValues: swa.stateDict().map { ($0.name, $0.tensor) }))
+        XCTAssertEqual(resumed.averagedCount, 3)
+        try resumed.update(from: linear([8, 0], 7))
+        XCTAssertEqual(try resumed.module.stateDict()[0].tensor.toArray(), [5, 3])
 
         let ema = AveragedModel(steps[0], copy: Linear(2, 1, device: .cpu), strategy: .exponential(decay: 0.75))
         for model in steps { try ema.update(from: model) }
