@@ -3,7 +3,7 @@ import NN
 
 /// The families of cases `nnbench run --suite` selects.
 public enum Suite: String, CaseIterable, Codable, Sendable {
-    case gemm, conv, rnn, elementwise, softmax, train
+    case gemm, conv, rnn, elementwise, softmax, train, small
 
     /// Suites from a comma-separated list ("gemm,conv"); throws on a name
     /// that is not a suite.
@@ -26,6 +26,7 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
         case .elementwise: return ElementwiseSuite.cases(scale)
         case .softmax: return SoftmaxSuite.cases(scale)
         case .train: return TrainingSuite.cases(scale)
+        case .small: return SmallOpsSuite.cases(scale)
         }
     }
 }
