@@ -30,7 +30,7 @@ struct Predict: ParsableCommand {
         let contents = try Checkpoint.read(from: url, on: .cpu)
         let (program, standardizer) = try MNISTProgram.from(metadata: contents.metadata, file: checkpoint)
         let model = program.makeModel(device)
-        try model.load(checkpoint: url)
+        try model.load(contents, file: checkpoint)
         let test = try MNIST.unnormalizedSplit(directory: URL(fileURLWithPath: data), flatten: program.flatten).test
         let result = try evaluate(model, on: DataLoader(standardizer.apply(test), batchSize: 500, device: device),
                                   loss: CrossEntropyLoss())

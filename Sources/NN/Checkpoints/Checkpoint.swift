@@ -130,13 +130,24 @@ extension Module {
     /// name, shape and dtype; all mismatches reported in `problems`) before
     /// any parameter changes: a failed load leaves the module as it was.
     public func load(checkpoint url: URL) throws {
-        let contents = try Checkpoint.read(from: url, on: .cpu)
+        try load(Checkpoint.read(from: url, on: .cpu), file: url.path)
+    }
+
+    /// `load(checkpoint:)` for a file already read (say, to look at its
+    /// metadata first).
+    public func load(_ contents: SafeTensorsContents, file: String) throws {
         let tensors = contents.metadata["format"] == TrainingCheckpoint.format
-            ? try TrainingCheckpoint(contents, file: url.path).model : contents.tensors
+            ? try TrainingCheckpoint(contents, file: file).model : contents.tensors
+        try loadStateDict(tensors, file: file)
+    }
+
+    /// `loadStateDict` of named tensors from `file`, a mismatch reported as
+    /// that file's `CheckpointError`.
+    func loadStateDict(_ tensors: [(name: String, tensor: Tensor)], file: String) throws {
         do {
             try loadStateDict(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }))
         } catch let error as StateDictError {
-            throw CheckpointError(file: url.path, message: "does not match the model", problems: error.problems)
+            throw CheckpointError(file: file, message: "does not match the model", problems: error.problems)
         }
     }
 }

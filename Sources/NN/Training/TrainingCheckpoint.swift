@@ -163,11 +163,7 @@ public struct TrainingCheckpoint {
         // The current values stay intact: loading swaps in new tensors.
         let previousModel = model.stateDict(), previousOptimizer = optimizer.stateDict(), previousRandom = Random.state
         do {
-            do {
-                try model.loadStateDict(Dictionary(uniqueKeysWithValues: self.model.map { ($0.name, $0.tensor) }))
-            } catch let error as StateDictError {
-                throw CheckpointError(file: file, message: "its weights do not fit the model", problems: error.problems)
-            }
+            try model.loadStateDict(self.model, file: file)
             do {
                 try optimizer.loadStateDict(self.optimizer)
             } catch let error as OptimizerStateError {
@@ -176,7 +172,7 @@ public struct TrainingCheckpoint {
             try progress.restoreRandom(file: file)
             try more()
         } catch {
-            try? model.loadStateDict(Dictionary(uniqueKeysWithValues: previousModel.map { ($0.name, $0.tensor) }))
+            try? model.loadStateDict(previousModel, file: file)
             try? optimizer.loadStateDict(previousOptimizer)
             Random.state = previousRandom
             throw error
