@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "NNDistributed", targets: ["NNDistributed"]),
         .executable(name: "nntrain", targets: ["nntrain"]),
         .executable(name: "nnbench", targets: ["nnbench"]),
     ],
@@ -56,20 +57,28 @@ let package = Package(
             dependencies: ["CBLAS", "COpenCL", "CZlib", "Kernels"],
             path: "Sources/NN",
             swiftSettings: swiftSettings),
+        // Data-parallel training over MPI. Open MPI is opened at run time
+        // (dlopen), so building needs nothing and only distributed runs
+        // need Debian's openmpi-bin.
+        .target(
+            name: "NNDistributed",
+            dependencies: ["NN"],
+            path: "Sources/NNDistributed",
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "nntrain",
-            dependencies: ["NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["NN", "NNDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/nntrain",
             swiftSettings: swiftSettings),
         // nnbench: the suites live in a library so a test can run a tiny one.
         .target(
             name: "NNBenchKit",
-            dependencies: ["NN", "CBLAS"],
+            dependencies: ["NN", "NNDistributed", "CBLAS"],
             path: "Benchmarks/NNBenchKit",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "nnbench",
-            dependencies: ["NNBenchKit", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["NNBenchKit", "NN", "NNDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/nnbench",
             swiftSettings: swiftSettings),
         // Makes one programmer mistake per run, for the release-build
@@ -86,10 +95,17 @@ let package = Package(
             dependencies: ["NN"],
             path: "Tests/SaveLoop",
             swiftSettings: swiftSettings),
+        // The rank programs of the distributed tests, run by mpirun
+        // (Tests/NNTests/Distributed/DistributedTests.swift).
+        .executableTarget(
+            name: "nn-distributed-check",
+            dependencies: ["NN", "NNDistributed"],
+            path: "Tests/DistributedCheck",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "NNTests",
             // The executables run as child processes (messages, options).
-            dependencies: ["NN", "NNBenchKit", "nn-mistakes", "nntrain", "nn-save-loop"],
+            dependencies: ["NN", "NNDistributed", "NNBenchKit", "nn-mistakes", "nntrain", "nn-save-loop", "nn-distributed-check"],
             path: "Tests/NNTests",
             // Read through #filePath, not bundled.
             exclude: ["Fixtures"],

@@ -8,6 +8,8 @@ import NN
 /// only when it logs it).
 protocol TrainingModel: AnyObject {
     func step()
+    /// Trainable scalars (what data-parallel training averages every step).
+    var parameterCount: Int { get }
 }
 
 /// Weight [fanIn, fanOut] and bias uniform in +-1/sqrt(fanIn), PyTorch's
@@ -90,6 +92,8 @@ final class MLPModel: TrainingModel {
     }
 
     func step() { optimizer.train(logits: layers(x), labels: labels) }
+
+    var parameterCount: Int { optimizer.parameters.map(\.count).reduce(0, +) }
 }
 
 /// LeNet-5 on 1x28x28 inputs: conv 6@5x5 pad 2, ReLU, max-pool 2; conv
@@ -120,6 +124,8 @@ final class LeNet5Model: TrainingModel {
         let c2 = c1.conv2d(weight: conv2.w, bias: conv2.b).relu().maxPool2d(kernel: (2, 2))
         optimizer.train(logits: dense(c2.reshaped([batch, 400])), labels: labels)
     }
+
+    var parameterCount: Int { optimizer.parameters.map(\.count).reduce(0, +) }
 }
 
 /// A character language model, the `nntrain char-lstm` model through the
@@ -158,4 +164,6 @@ final class CharLSTMModel: TrainingModel {
         _ = clipGradNorm(parameters, maxNorm: 5)
         optimizer.step()
     }
+
+    var parameterCount: Int { parameters.map { $0.value.count }.reduce(0, +) }
 }

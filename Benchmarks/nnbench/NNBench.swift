@@ -11,7 +11,7 @@ struct NNBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnbench",
         abstract: "Compare the CPU backend, OpenCL devices and raw OpenBLAS on GEMM, convolution, RNN, elementwise, softmax and training steps.",
-        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Profile.self, Startup.self, Compare.self])
+        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Profile.self, Startup.self, Compare.self, Distributed.self])
 }
 
 /// Prints a line on stderr (progress, warnings).

@@ -95,6 +95,8 @@ struct CharLSTM: ParsableCommand {
     @Option(help: "Write the loss curves as SVG.")
     var svg: String?
 
+    @OptionGroup var parallel: DistributedOptions
+
     func validate() throws {
         for (value, option) in [(steps, "--steps"), (batchSize, "--batch-size"), (seqLen, "--seq-len"),
                                 (embeddingSize, "--embedding-size"), (hiddenSize, "--hidden-size"), (evalEvery, "--eval-every"),
@@ -114,6 +116,16 @@ struct CharLSTM: ParsableCommand {
     }
 
     func run() throws {
+        try TrainingRank.run(parallel) { rank in try train(rank) }
+    }
+
+    /// The run, in this process alone or as one rank of a distributed job:
+    /// each rank takes its windows of the batch of all ranks (batch size ×
+    /// ranks windows per step, drawn as one process would draw them).
+    private func train(_ rank: TrainingRank) throws {
+        let say = rank.say
+        // A running sum's mean over the ranks (its value alone).
+        func rankMean(_ sum: Tensor) throws -> Double { try rank.sum([sum.scalarDouble()])[0] / Double(rank.size) }
         let device = try options.selectDevice()
         Random.manualSeed(options.seed)
         let corpus: CharacterCorpus
@@ -129,15 +141,19 @@ struct CharLSTM: ParsableCommand {
                                   + "(\(validationTokens.count)) holds no window of \(seqLen + 1); use a shorter --seq-len or a longer text")
         }
         let vocabularySize = corpus.vocabulary.count
-        print("\(data): \(corpus.tokens.count) characters, vocabulary \(vocabularySize); \(trainTokens.count) train / "
-              + "\(validationTokens.count) validation; on \(device)")
+        say("\(data): \(corpus.tokens.count) characters, vocabulary \(vocabularySize); \(trainTokens.count) train / "
+            + "\(validationTokens.count) validation; on \(device)"
+            + (rank.size > 1 ? " (each of \(rank.size) ranks: \(batchSize) of the \(batchSize * rank.size) sequences of a step)" : ""))
 
         let model = CharLanguageModel(vocabularySize: vocabularySize, embeddingSize: embeddingSize, hiddenSize: hiddenSize,
                                       device: device)
+        let parallel = try rank.dataParallel(model)
         let parameters = model.parameters()
         let optimizer = Adam(parameters, learningRate: lr)
-        let training = SequenceBatches(tokens: trainTokens, sequenceLength: seqLen, batchSize: batchSize)
+        let training = SequenceBatches(tokens: trainTokens, sequenceLength: seqLen, batchSize: batchSize * rank.size)
+        // Each rank evaluates every size-th validation batch; the sums are added.
         let validation = SequenceBatches(tokens: validationTokens, sequenceLength: seqLen, batchSize: 256).sequential(on: device)
+            .enumerated().filter { $0.offset % rank.size == rank.rank }.map(\.element)
 
         var metrics = MetricsLog()
         var trainingSeconds = 0.0, validationLoss = Double.nan, lastTrainLoss = Double.nan
@@ -147,7 +163,7 @@ struct CharLSTM: ParsableCommand {
 
         // What decides the batches and the model: a resumed run must match.
         let run = "\(corpus.tokens.count) characters, vocabulary \(vocabularySize), batch \(batchSize), sequence \(seqLen), "
-            + "seed \(options.seed), embedding \(embeddingSize), hidden \(hiddenSize)"
+            + "seed \(options.seed), embedding \(embeddingSize), hidden \(hiddenSize)" + (rank.size > 1 ? ", \(rank.size) ranks" : "")
         let metadata = ["nntrain.model": "char-lstm", "char-lstm.run": run,
                         "vocabulary": corpus.decode((0..<Int32(vocabularySize)).map { $0 })]
         if let resume {
@@ -166,19 +182,21 @@ struct CharLSTM: ParsableCommand {
             metrics = MetricsLog(epochs: saved.progress.metrics)
             (trainingSeconds, validationLoss, lastTrainLoss) = (try counter("training_seconds"), try counter("validation_loss"),
                                                                 try counter("train_loss"))
-            // The running sums were float32 scalars: back without rounding.
+            // The running sums (the ranks' mean) were float32 scalars: back
+            // without rounding, on every rank.
             intervalLoss = Tensor([Float(try counter("interval_loss"))], shape: [], on: device)
             logLoss = Tensor([Float(try counter("log_loss"))], shape: [], on: device)
             (intervalSteps, logSteps) = (Int(try counter("interval_steps")), Int(try counter("log_steps")))
-            print("resumed from \(resume) after step \(saved.progress.step)")
+            say("resumed from \(resume) after step \(saved.progress.step)")
         }
         let checkpointURL = (checkpoint ?? resume).map { URL(fileURLWithPath: $0) }
         var clock = Date()
         for step in stride(from: firstStep, through: steps, by: 1) {
-            let (inputs, targets) = training.random(step: step, seed: options.seed, on: device)
+            let (inputs, targets) = training.random(step: step, seed: options.seed, on: device, shard: rank.shard(padded: true))
             let loss = Tensor.softmaxCrossEntropy(logits: model(inputs, state: nil).logits, labels: targets).mean()
             optimizer.zeroGrad()
             loss.backward()
+            try parallel?.synchronizeGradients()
             if clip > 0 { _ = clipGradNorm(parameters, maxNorm: clip) }
             optimizer.step()
             // Summed on the device: reading the loss every step would wait
@@ -191,21 +209,21 @@ struct CharLSTM: ParsableCommand {
             intervalSteps += 1
 
             if step % logEvery == 0 || step == steps {
-                let mean = try logLoss.scalarDouble() / Double(logSteps)  // waits for the device
+                let mean = try rankMean(logLoss) / Double(logSteps)  // waits for the device
                 try TrainingFailure.checkFinite(mean, step: step, hint: "lower --lr or keep --clip above 0")
                 trainingSeconds += Date().timeIntervalSince(clock)
                 lastTrainLoss = mean
-                print("step \(step)/\(steps)  train loss \(String(format: "%.4f", mean))  "
-                      + "\(String(format: "%.1f", trainingSeconds / Double(step) * 1000)) ms/step")
+                say("step \(step)/\(steps)  train loss \(String(format: "%.4f", mean))  "
+                    + "\(String(format: "%.1f", trainingSeconds / Double(step) * 1000)) ms/step")
                 logLoss = Tensor.zeros([], on: device)
                 logSteps = 0
                 clock = Date()
             }
             if step % evalEvery == 0 || step == steps {
                 trainingSeconds += Date().timeIntervalSince(clock)
-                validationLoss = try evaluate(model, on: validation)
-                print("step \(step)/\(steps)  validation loss \(String(format: "%.4f", validationLoss)) nats/char")
-                metrics.append(.init(epoch: metrics.epochs.count + 1, trainLoss: try intervalLoss.scalarDouble() / Double(intervalSteps),
+                validationLoss = try evaluate(model, on: validation, rank: rank)
+                say("step \(step)/\(steps)  validation loss \(String(format: "%.4f", validationLoss)) nats/char")
+                metrics.append(.init(epoch: metrics.epochs.count + 1, trainLoss: try rankMean(intervalLoss) / Double(intervalSteps),
                                      validationLoss: validationLoss, seconds: trainingSeconds))
                 intervalLoss = Tensor.zeros([], on: device)
                 intervalSteps = 0
@@ -214,15 +232,16 @@ struct CharLSTM: ParsableCommand {
             if let checkpointURL, step % (checkpointEvery ?? evalEvery) == 0 || step == steps {
                 trainingSeconds += Date().timeIntervalSince(clock)
                 let counters = ["training_seconds": trainingSeconds, "validation_loss": validationLoss, "train_loss": lastTrainLoss,
-                                "interval_loss": try intervalLoss.scalarDouble(), "interval_steps": Double(intervalSteps),
-                                "log_loss": try logLoss.scalarDouble(), "log_steps": Double(logSteps)]
-                try TrainingCheckpoint(model: model, optimizer: optimizer,
+                                "interval_loss": try rankMean(intervalLoss), "interval_steps": Double(intervalSteps),
+                                "log_loss": try rankMean(logLoss), "log_steps": Double(logSteps)]
+                if rank.isPrimary { try TrainingCheckpoint(model: model, optimizer: optimizer,
                                        progress: TrainingProgress(epoch: 0, step: step, metrics: metrics.epochs, counters: counters),
-                                       metadata: metadata).write(to: checkpointURL)
+                                       metadata: metadata).write(to: checkpointURL) }
                 clock = Date()
             }
         }
         let msPerStep = trainingSeconds / Double(steps) * 1000
+        guard rank.isPrimary else { return }
         print("validation loss \(String(format: "%.4f", validationLoss)) nats/char after \(steps) steps, "
               + "\(String(format: "%.1f", msPerStep)) ms/step (\(String(format: "%.1f", trainingSeconds)) s training) on \(device)")
 
@@ -239,12 +258,12 @@ struct CharLSTM: ParsableCommand {
         }
         try options.writeJSON(["val_loss": validationLoss, "train_loss": lastTrainLoss, "steps": steps,
                                "ms_per_step": msPerStep, "seconds": trainingSeconds, "vocabulary_size": vocabularySize,
-                               "backend": device.name])
+                               "backend": device.name].merging(rank.jsonFields(samples: Double(steps * batchSize * rank.size), seconds: trainingSeconds)) { $1 })
     }
 
     /// Mean cross-entropy per character over the validation windows, each
-    /// run from a zero state.
-    private func evaluate(_ model: CharLanguageModel, on batches: [(inputs: Tensor, targets: Tensor)]) throws -> Double {
+    /// run from a zero state (each rank's batches, summed over the ranks).
+    private func evaluate(_ model: CharLanguageModel, on batches: [(inputs: Tensor, targets: Tensor)], rank: TrainingRank) throws -> Double {
         model.eval()
         defer { model.train() }
         var total = 0.0, count = 0
@@ -255,7 +274,8 @@ struct CharLSTM: ParsableCommand {
                 count += targets.count
             }
         }
-        return total / Double(count)
+        let sums = try rank.sum([total, Double(count)])
+        return sums[0] / sums[1]
     }
 
     /// `count` characters continuing `prime`, drawn from softmax(logits /

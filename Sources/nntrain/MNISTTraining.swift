@@ -50,6 +50,8 @@ struct MNISTOptions: ParsableArguments {
     @Option(help: "Write the loss/accuracy curves as SVG.")
     var svg: String?
 
+    @OptionGroup var parallel: DistributedOptions
+
     func validate() throws {
         if data != MNISTData.synthetic { try OptionChecks.directory(data, "--data") }
         if let epochs { try OptionChecks.atLeastOne(epochs, "--epochs") }
@@ -67,6 +69,9 @@ struct MNISTOptions: ParsableArguments {
         }
         try OptionChecks.writableFile(metricsCSV, "--metrics-csv")
         try OptionChecks.writableFile(svg, "--svg")
+        if ensemble > 1 && parallel.distributed {
+            throw ValidationError("--ensemble \(ensemble) does not go with --distributed: each member is trained in one process")
+        }
     }
 }
 
@@ -86,6 +91,11 @@ enum LRScheduleOption: String, ExpressibleByArgument, CaseIterable {
 enum MNISTTraining {
     static func run(_ program: MNISTProgram, common: CommonOptions, options: MNISTOptions) throws {
         if options.ensemble > 1 { return try runEnsemble(program, common: common, options: options) }
+        try TrainingRank.run(options.parallel) { rank in try train(program, common: common, options: options, rank: rank) }
+    }
+
+    /// One run, in this process alone or as one rank of a distributed job.
+    private static func train(_ program: MNISTProgram, common: CommonOptions, options: MNISTOptions, rank: TrainingRank) throws {
         let device = try common.selectDevice()
         Random.manualSeed(common.seed)
         let start = Date()
@@ -93,33 +103,42 @@ enum MNISTTraining {
         let batchSize = options.batchSize ?? program.defaultBatchSize
 
         let data = try MNISTData.load(options.data, flatten: program.flatten, seed: common.seed)
-        print("\(data.source): \(data.train.count) train / \(data.test.count) test images on \(device)")
+        rank.say("\(data.source): \(data.train.count) train / \(data.test.count) test images on \(device)"
+                 + (rank.size > 1 ? " (each of \(rank.size) ranks: batch \(batchSize), its shard of every epoch)" : ""))
 
         let model = program.makeModel(device)
+        let parallel = try rank.dataParallel(model)
         let optimizer = SGD(model.parameters(), learningRate: options.lr, momentum: options.momentum)
         let loss = CrossEntropyLoss()
-        let trainLoader = DataLoader(data.train, batchSize: batchSize, shuffle: true, seed: common.seed, device: device)
-        let testLoader = DataLoader(data.test, batchSize: 500, device: device)
+        let trainLoader = DataLoader(data.train, batchSize: batchSize, shuffle: true, seed: common.seed,
+                                     shard: rank.shard(padded: true), device: device)
+        let testLoader = DataLoader(data.test, batchSize: 500, shard: rank.shard(padded: false), device: device)
 
         var trainer = Trainer(epochs: epochs, validation: testLoader, schedule: options.lrSchedule.schedule(optimizer, epochs: epochs))
+        trainer.dataParallel = parallel
         trainer.metricsCSV = options.metricsCSV
         trainer.metricsSVG = options.svg
         let metadata = program.metadata(normalization: data.standardizer)
         trainer.checkpointMetadata = metadata
-        if let directory = options.diagnostics {
+        if let directory = options.diagnostics, rank.isPrimary {
             // The probe: the first 256 training images, the same every epoch.
             let probe = data.train.batch(Array(0..<min(256, data.train.count)), on: device).inputs
             trainer.monitor = try TrainingDiagnostics(directory: URL(fileURLWithPath: directory), probe: probe)
         }
         let checkpoint = (options.checkpoint ?? options.resume).map { URL(fileURLWithPath: $0) }
-        try trainer.fit(model, optimizer: optimizer, loss: loss, on: trainLoader, checkpoint: checkpoint,
-                        resumeFrom: options.resume.map { URL(fileURLWithPath: $0) })
+        let log = try trainer.fit(model, optimizer: optimizer, loss: loss, on: trainLoader, checkpoint: checkpoint,
+                                  resumeFrom: options.resume.map { URL(fileURLWithPath: $0) })
 
-        let result = try evaluate(model, on: testLoader, loss: loss)
+        let result = try evaluate(model, on: testLoader, loss: loss, across: parallel)
         let seconds = Date().timeIntervalSince(start)
+        // Every rank's samples, padding included, over the epochs' time.
+        let samples = Double(log.epochs.count * trainLoader.sampleCount * rank.size)
+        let perSecond = rank.jsonFields(samples: samples, seconds: log.epochs.map(\.seconds).reduce(0, +))
         let accuracy = result.accuracy ?? .nan
-        print("test accuracy \(String(format: "%.2f%%", accuracy * 100))  test loss \(String(format: "%.4f", result.loss))"
-              + "  \(epochs) epochs  \(String(format: "%.1f", seconds)) s on \(device)")
+        rank.say("test accuracy \(String(format: "%.2f%%", accuracy * 100))  test loss \(String(format: "%.4f", result.loss))"
+                 + "  \(epochs) epochs  \(String(format: "%.1f", seconds)) s on \(device)"
+                 + (rank.size > 1 ? " x \(rank.size) ranks, \(String(format: "%.0f", perSecond["samples_per_second"] as! Double)) samples/s" : ""))
+        guard rank.isPrimary else { return }
         if let save = options.save {
             try model.save(checkpoint: URL(fileURLWithPath: save), metadata: metadata)
             print("saved \(save)")
@@ -130,7 +149,7 @@ enum MNISTTraining {
             print("diagnostics in \(diagnostics): update_ratios.csv, histograms.csv, units.csv, histograms-epoch-*.svg, filters-epoch-*.png")
         }
         try common.writeJSON(["test_accuracy": accuracy, "test_loss": result.loss, "epochs": epochs, "seconds": seconds,
-                              "backend": device.name])
+                              "backend": device.name].merging(perSecond) { $1 })
     }
 }
 

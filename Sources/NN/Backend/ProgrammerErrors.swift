@@ -8,12 +8,12 @@
 
 /// Stops with `message` unless `condition` holds.
 @inline(__always)
-func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+package func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
              file: StaticString = #fileID, line: UInt = #line) {
     if !condition() { fatalError(message(), file: file, line: line) }
 }
 
 /// Stops with `message`: a state that a correct program never reaches.
-func requirementFailed(_ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) -> Never {
+package func requirementFailed(_ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) -> Never {
     fatalError(message(), file: file, line: line)
 }

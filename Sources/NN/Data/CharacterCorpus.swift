@@ -76,9 +76,19 @@ public struct SequenceBatches {
     /// A batch of windows at random offsets (training). The offsets are a
     /// function of (seed, step) only: a counter-based Philox draw, so a run
     /// is reproducible and can be resumed at any step.
-    public func random(step: Int, seed: UInt64, on device: Device) -> (inputs: Tensor, targets: Tensor) {
+    ///
+    /// With a `shard` (data-parallel training, `batchSize` being the batch
+    /// of all processes together), this process's windows of that batch:
+    /// windows rank, rank + count, ... (`batchSize / count` of them).
+    public func random(step: Int, seed: UInt64, on device: Device, shard: DataShard? = nil) -> (inputs: Tensor, targets: Tensor) {
         let range = UInt64(tokens.count - sequenceLength)
-        let starts = (0..<batchSize).map { b -> Int in
+        var windows = Array(0..<batchSize)
+        if let shard {
+            require(batchSize % shard.count == 0,
+                    "SequenceBatches.random: batch size \(batchSize) does not divide into \(shard.count) equal shards")
+            windows = shard.part(of: windows)
+        }
+        let starts = windows.map { b -> Int in
             let block = Philox.block(UInt64(b), seed: seed, stream: UInt64(step))
             let word = UInt64(Philox.word(block, 0)) << 32 | UInt64(Philox.word(block, 1))
             return Int(word % range)

@@ -14,6 +14,9 @@
 ///
 /// Iterating the loader itself (`for batch in loader`) runs the next epoch
 /// (0, then 1, ...), as iterating a PyTorch DataLoader reshuffles.
+///
+/// With a `shard`, the loader visits only one process's part of every
+/// epoch's order (data-parallel training; see `DataShard`).
 public final class DataLoader: Sequence {
     public let dataset: Dataset
     public let batchSize: Int
@@ -21,12 +24,15 @@ public final class DataLoader: Sequence {
     public let seed: UInt64
     public let dropLast: Bool
     public let device: Device
+    /// The part of every epoch this process visits; nil: all of it.
+    public let shard: DataShard?
     /// The epoch the next plain iteration (`for batch in loader`) runs.
     public private(set) var nextEpoch = 0
 
     public init(_ dataset: Dataset, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false,
-                device: Device = .default) {
+                shard: DataShard? = nil, device: Device = .default) {
         require(batchSize >= 1, "DataLoader: batchSize must be at least 1, got \(batchSize)")
+        self.shard = shard
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -37,16 +43,23 @@ public final class DataLoader: Sequence {
 
     /// Batches per epoch.
     public var batchCount: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        let samples = shardedCount
+        return dropLast ? samples / batchSize : (samples + batchSize - 1) / batchSize
     }
 
-    /// Samples per epoch (fewer than the dataset with `dropLast`).
-    public var sampleCount: Int { dropLast ? batchCount * batchSize : dataset.count }
+    /// Samples per epoch (fewer than the dataset with `dropLast`; this
+    /// process's part with a shard).
+    public var sampleCount: Int { dropLast ? batchCount * batchSize : shardedCount }
 
-    /// The order in which `epoch` visits the samples.
+    /// Samples in this loader's part of an epoch, before `dropLast`.
+    private var shardedCount: Int { shard?.sampleCount(of: dataset.count) ?? dataset.count }
+
+    /// The order in which `epoch` visits the samples (this process's part of
+    /// it with a shard).
     public func order(epoch: Int) -> [Int] {
         require(epoch >= 0, "DataLoader: epoch must not be negative, got \(epoch)")
-        return shuffle ? DataLoader.permutation(count: dataset.count, seed: seed, stream: UInt64(epoch)) : Array(0..<dataset.count)
+        let all = shuffle ? DataLoader.permutation(count: dataset.count, seed: seed, stream: UInt64(epoch)) : Array(0..<dataset.count)
+        return shard?.part(of: all) ?? all
     }
 
     /// The sample indices of each batch of `epoch`.
@@ -109,4 +122,44 @@ public final class DataLoader: Sequence {
         }
         return order
     }
+}
+
+/// One process's part of every epoch in data-parallel training, as PyTorch's
+/// `DistributedSampler` deals it: with `count` processes, the one of rank r
+/// takes positions r, r + count, r + 2·count, ... of the epoch's order. Every
+/// process draws the same permutation (same seed and epoch), so the parts
+/// are disjoint and together they are the whole epoch: batch k of N
+/// processes with batch size b holds the samples of batch k of one process
+/// with batch size N·b.
+///
+/// `padded` (training) repeats the first samples of the order until it
+/// divides evenly, as PyTorch does, so that every process runs the same
+/// number of steps; the gradient averaging of each step needs all of them.
+/// Unpadded shards (evaluation, whose sums are added across processes
+/// afterwards) count every sample once and may differ by one in size.
+public struct DataShard: Codable, Equatable, CustomStringConvertible {
+    public let rank: Int
+    public let count: Int
+    public let padded: Bool
+
+    public init(rank: Int, count: Int, padded: Bool = true) {
+        require(count >= 1 && (0..<count).contains(rank), "DataShard: rank \(rank) is not in 0..<\(count)")
+        self.rank = rank
+        self.count = count
+        self.padded = padded
+    }
+
+    /// This shard's number of samples of an epoch of `total`.
+    public func sampleCount(of total: Int) -> Int {
+        padded ? (total + count - 1) / count : max(0, (total - rank + count - 1) / count)
+    }
+
+    /// This shard's part of an epoch's order.
+    public func part(of order: [Int]) -> [Int] {
+        guard !order.isEmpty else { return [] }
+        let total = padded ? sampleCount(of: order.count) * count : order.count
+        return stride(from: rank, to: total, by: count).map { order[$0 % order.count] }
+    }
+
+    public var description: String { "shard \(rank) of \(count)\(padded ? "" : " (unpadded)")" }
 }

@@ -17,13 +17,28 @@ public final class Parameter {
             } else if !trainable && value.requiresGrad {
                 value = value.detached()
             }
+            value.node?.postAccumulateHooks = hooks
         }
     }
     public let trainable: Bool
+    /// The gradient hooks, handed to every new value's leaf.
+    private let hooks = GradHooks()
 
     public init(_ tensor: Tensor, trainable: Bool = true) {
         self.trainable = trainable
         value = trainable ? tensor.requiringGrad() : tensor.detached()
+        value.node?.postAccumulateHooks = hooks
+    }
+
+    /// Calls `hook` with the gradient each time a backward pass has finished
+    /// accumulating it (PyTorch's `register_post_accumulate_grad_hook`): the
+    /// pass goes on with the other parameters after the hook returns. The
+    /// hook stays when the parameter gets a new value (a loaded checkpoint,
+    /// another device). Runs with gradient recording off.
+    @discardableResult
+    public func registerPostAccumulateGradHook(_ hook: @escaping (Tensor) -> Void) -> GradHookHandle {
+        require(trainable, "Parameter.registerPostAccumulateGradHook: a buffer \(shape) gets no gradient")
+        return GradHookHandle(hooks: hooks, id: hooks.add(hook))
     }
 
     public var grad: Tensor? { value.grad }
@@ -41,4 +56,12 @@ public final class Parameter {
         let converted = try withNoGrad { try source.detached().to(value.device).to(dtype: value.dtype).copied() }
         value = trainable ? converted.requiringGrad() : converted.detached()
     }
+}
+
+/// Removes a hook `Parameter.registerPostAccumulateGradHook` added.
+public struct GradHookHandle {
+    fileprivate let hooks: GradHooks
+    fileprivate let id: Int
+
+    public func remove() { hooks.remove(id) }
 }

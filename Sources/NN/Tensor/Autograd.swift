@@ -10,6 +10,9 @@ final class GradNode {
     private(set) var backward: ((Tensor) -> [Tensor?])?
     let isLeaf: Bool
     var grad: Tensor?
+    /// Run with `grad` each time a backward pass has finished accumulating
+    /// into this leaf (a parameter's hooks, shared with every node it gets).
+    var postAccumulateHooks: GradHooks?
     /// Set when a backward pass without `retainGraph` ran this node's
     /// closure and dropped it (with the inputs it saved), as PyTorch frees a
     /// graph's saved tensors.
@@ -45,6 +48,26 @@ final class GradNode {
             node.parents = []
             node.backward = nil
         }
+    }
+}
+
+/// Callbacks a leaf runs when its gradient for a backward pass is complete
+/// (PyTorch's post-accumulate-grad hooks): data-parallel training starts
+/// averaging a bucket of gradients while the backward pass goes on.
+final class GradHooks {
+    private var hooks: [(id: Int, hook: (Tensor) -> Void)] = []
+    private var nextID = 0
+
+    func add(_ hook: @escaping (Tensor) -> Void) -> Int {
+        nextID += 1
+        hooks.append((nextID, hook))
+        return nextID
+    }
+
+    func remove(_ id: Int) { hooks.removeAll { $0.id == id } }
+
+    func run(_ grad: Tensor) {
+        for entry in hooks { entry.hook(grad) }
     }
 }
 
@@ -138,7 +161,11 @@ extension Tensor {
                                       + "retainGraph: true to the first backward() to keep the graph for another pass")
                 }
                 guard let backward = node.backward else {
-                    node.grad = node.grad.map { $0 + g } ?? g
+                    let accumulated = node.grad.map { $0 + g } ?? g
+                    node.grad = accumulated
+                    // This leaf's gradient for the pass is final: a leaf is
+                    // visited once, after every node that consumes it.
+                    node.postAccumulateHooks?.run(accumulated)
                     continue
                 }
                 let inputGrads = backward(g)

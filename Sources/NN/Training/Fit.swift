@@ -27,7 +27,12 @@ func correctCount(logits: Tensor, labels: Tensor) -> Tensor {
 
 /// Evaluates `model` in eval mode without recording gradients. Classification
 /// (int32 labels and 2-D logits) also reports accuracy.
-public func evaluate(_ model: Module, on loader: DataLoader, loss: some Loss) throws -> Evaluation {
+///
+/// `across` a data-parallel group, each process evaluates its loader's
+/// shard (give it an unpadded `DataShard`) and the sums are added over the
+/// processes: every process gets the result for the whole set.
+public func evaluate(_ model: Module, on loader: DataLoader, loss: some Loss,
+                     across group: (any DataParallelism)? = nil) throws -> Evaluation {
     let wasTraining = model.isTraining
     model.eval()
     defer { model.train(wasTraining) }
@@ -45,9 +50,13 @@ public func evaluate(_ model: Module, on loader: DataLoader, loss: some Loss) th
         }
         _ = try totalLoss?.scalar()
     }
-    guard let totalLoss, count > 0 else { return Evaluation(loss: .nan, accuracy: nil, count: 0) }
-    return Evaluation(loss: try totalLoss.scalarDouble() / Double(count),
-                      accuracy: try totalCorrect.map { try $0.scalarDouble() / Double(count) }, count: count)
+    // The loss, the samples, the correct ones, and whether batches came
+    // without an accuracy (regression): summed over the processes.
+    var sums = [try totalLoss?.scalarDouble() ?? 0, Double(count), try totalCorrect?.scalarDouble() ?? 0,
+                count > 0 && totalCorrect == nil ? 1 : 0]
+    if let group { sums = try group.sumAcrossProcesses(sums) }
+    guard sums[1] > 0 else { return Evaluation(loss: .nan, accuracy: nil, count: 0) }
+    return Evaluation(loss: sums[0] / sums[1], accuracy: sums[3] > 0 ? nil : sums[2] / sums[1], count: Int(sums[1]))
 }
 
 /// A training loop: epochs of forward, loss, backward and optimizer steps,
@@ -82,6 +91,13 @@ public struct Trainer {
     /// Extra metadata for the training checkpoints (say, the input
     /// normalization a later user of the weights needs).
     public var checkpointMetadata: [String: String] = [:]
+    /// Data-parallel training (NNDistributed's `DataParallel`): the
+    /// gradients are averaged over the processes after every backward pass,
+    /// the epoch's metrics and the validation are summed over them (give the
+    /// loaders their `DataShard`s), and only rank 0 shows progress and
+    /// writes the checkpoints, metrics files and diagnostics. Every rank
+    /// resumes from the same checkpoint file.
+    public var dataParallel: (any DataParallelism)?
 
     public init(epochs: Int, validation: DataLoader? = nil, earlyStopping: EarlyStopping? = nil, schedule: Schedule? = nil) {
         self.epochs = epochs
@@ -109,6 +125,9 @@ public struct Trainer {
         require(!resume || checkpoint != nil || resumeFrom != nil, "Trainer.fit: resume: true needs the checkpoint: URL to resume from")
         var log = MetricsLog()
         var firstEpoch = 1, steps = 0, stopped = false
+        // Rank 0 alone talks and writes in data-parallel training.
+        let primary = (dataParallel?.rank ?? 0) == 0
+        let showProgress = showProgress && primary, monitor = primary ? monitor : nil
         if let source = resumeFrom ?? (resume ? checkpoint : nil) {
             let progress = try restore(from: source, model: model, optimizer: optimizer, loader: loader)
             log = MetricsLog(epochs: progress.metrics)
@@ -129,6 +148,7 @@ public struct Trainer {
                 let l = loss(output, batch.labels)
                 optimizer.zeroGrad()
                 l.backward()
+                try dataParallel?.synchronizeGradients()
                 if let maxNorm = clipGradientNorm { _ = clipGradNorm(optimizer.parameters, maxNorm: maxNorm) }
                 monitor?.beforeStep(model)
                 optimizer.step()
@@ -148,9 +168,11 @@ public struct Trainer {
                 bar?.update(step: index + 1, batchSize: batch.count, loss: lossSum / Double(seen),
                             accuracy: index + 1 == batches.count && classification ? try correct.map { try $0.scalarDouble() / Double(seen) } : nil)
             }
-            let trainLoss = lossSum / Double(max(seen, 1))
-            let trainAccuracy = classification ? try correct.map { try $0.scalarDouble() / Double(max(seen, 1)) } : nil
-            let validationResult = try validation.map { try evaluate(model, on: $0, loss: loss) }
+            var sums = [lossSum, Double(seen), try correct?.scalarDouble() ?? 0]
+            if let dataParallel { sums = try dataParallel.sumAcrossProcesses(sums) }
+            let trainLoss = sums[0] / max(sums[1], 1)
+            let trainAccuracy = classification ? sums[2] / max(sums[1], 1) : nil
+            let validationResult = try validation.map { try evaluate(model, on: $0, loss: loss, across: dataParallel) }
             log.append(.init(epoch: epoch, trainLoss: trainLoss, trainAccuracy: trainAccuracy,
                              validationLoss: validationResult?.loss, validationAccuracy: validationResult?.accuracy,
                              seconds: Date().timeIntervalSince(start)))
@@ -165,15 +187,15 @@ public struct Trainer {
             }
             afterEpoch?(epoch, validationResult)
             if let stopper = earlyStopping, let v = validationResult { stopped = stopper.update(v.loss, epoch: epoch, model: model) }
-            if let checkpoint {
+            if let checkpoint, primary {
                 try save(to: checkpoint, model: model, optimizer: optimizer, loader: loader,
                          epoch: epoch, steps: steps, stopped: stopped, log: log)
             }
             epoch += 1
         }
         if let stopper = earlyStopping { try stopper.restoreBest(into: model) }
-        if let path = metricsCSV { try log.writeCSV(to: path) }
-        if let path = metricsSVG { try log.writeSVG(to: path) }
+        if let path = metricsCSV, primary { try log.writeCSV(to: path) }
+        if let path = metricsSVG, primary { try log.writeSVG(to: path) }
         return log
     }
 

@@ -38,13 +38,17 @@ public struct TrainingProgress: Codable, Equatable {
     }
 
     /// What decides a loader's batches.
-    public struct DataOrder: Codable, Equatable {
+    public struct DataOrder: Codable, Equatable, CustomStringConvertible {
         public var samples: Int
         public var batchSize: Int
         public var shuffle: Bool
         public var dropLast: Bool
         /// The loader's seed, as a decimal string.
         public var seed: String
+        /// The number of processes of a data-parallel run, each visiting
+        /// its shard of every epoch (absent: one). The rank is not kept:
+        /// every rank resumes from rank 0's checkpoint.
+        public var processes: Int?
 
         public init(_ loader: DataLoader) {
             samples = loader.dataset.count
@@ -52,6 +56,13 @@ public struct TrainingProgress: Codable, Equatable {
             shuffle = loader.shuffle
             dropLast = loader.dropLast
             seed = String(loader.seed)
+            processes = loader.shard.map(\.count).flatMap { $0 > 1 ? $0 : nil }
+        }
+
+        /// "8000 samples, batch 32, shuffled, seed 11, 2 processes".
+        public var description: String {
+            "\(samples) samples, batch \(batchSize), \(shuffle ? "shuffled" : "in order")\(dropLast ? ", last batch dropped" : ""), "
+                + "seed \(seed)\(processes.map { ", \($0) processes" } ?? ", 1 process")"
         }
     }
 

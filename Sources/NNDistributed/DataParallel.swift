@@ -1,0 +1,276 @@
+import Foundation
+import NN
+
+/// Data-parallel training of one model over the processes of a
+/// `ProcessGroup`, as PyTorch's DistributedDataParallel and Horovod do it:
+/// every process holds the whole model and trains on its own shard of each
+/// batch; after every backward pass the gradients are averaged over the
+/// processes, so all of them take the same optimizer step and the weights
+/// stay identical. N processes with batch b end where one process with
+/// batch N·b ends (up to float rounding), given the same data order
+/// (`DataShard`).
+///
+///     let group = try ProcessGroup.world()
+///     let parallel = try DataParallel(model, group: group)     // rank 0's weights everywhere
+///     let loader = DataLoader(train, batchSize: 32, shuffle: true, seed: 1,
+///                             shard: DataShard(rank: group.rank, count: group.size))
+///     for batch in loader {
+///         optimizer.zeroGrad()
+///         criterion(model(batch.inputs), batch.labels).backward()   // buckets start averaging meanwhile
+///         try parallel.synchronizeGradients()                        // the mean gradient, on every rank
+///         optimizer.step()
+///     }
+///
+/// or `Trainer.dataParallel = parallel`, which does the same in `fit`.
+///
+/// - Buckets: the gradients are averaged in fused buckets of about
+///   `bucketCapacityMB` (25 MiB by default, as PyTorch), filled in reverse
+///   order of `parameters()`, the order in which a backward pass finishes
+///   them. A bucket starts its allreduce, on a background thread, as soon
+///   as its last gradient is ready (a post-accumulate-grad hook), so the
+///   communication overlaps the rest of the backward pass; buckets start in
+///   the same order on every rank. `synchronizeGradients()` sends what is
+///   left (parameters that got no gradient count as zero, and stay without
+///   one if no rank had one), waits, and writes the means back.
+/// - Devices: gradients go through host memory, one bucket at a time, so
+///   ranks may use different backends (one on OpenCL, one on the CPU).
+/// - BatchNorm: as in PyTorch DDP, the batch statistics of a training step
+///   are each rank's own (over its b samples, not N·b), and with
+///   `broadcastBuffers` (the default, as PyTorch) rank 0's running
+///   statistics are copied to every rank after each step, so evaluation is
+///   the same everywhere. A model with BatchNorm therefore does not match a
+///   one-process run exactly; one without it does.
+/// - One backward pass per step: a second `backward()` before
+///   `synchronizeGradients()` (gradient accumulation) is noticed and the
+///   accumulated gradients are averaged again then, synchronously.
+public final class DataParallel: DataParallelism {
+    public let module: Module
+    public let group: ProcessGroup
+    /// The target size of a bucket, in bytes.
+    public let bucketCapacity: Int
+    /// Copy rank 0's buffers (running statistics) to every rank after each step.
+    public var broadcastBuffers: Bool
+
+    public var rank: Int { group.rank }
+    public var worldSize: Int { group.size }
+    /// The number of buckets the gradients are averaged in.
+    public var bucketCount: Int { buckets.count }
+    /// How many buckets of the last synchronized step started averaging
+    /// during the backward pass (the rest started in `synchronizeGradients`).
+    public private(set) var bucketsStartedDuringBackward = 0
+
+    private let buckets: [GradientBucket]
+    private let buffers: [Parameter]
+    private var hooks: [GradHookHandle] = []
+    /// The first bucket not started yet in this step.
+    private var nextBucket = 0
+    private var startedDuringBackward = 0
+    /// A gradient download a hook could not throw.
+    private var hookError: Error?
+
+    /// Makes every rank's model rank 0's (parameters and buffers) and sets
+    /// up the buckets. Every rank must build the same model (names, shapes,
+    /// dtypes, checked: a mismatch throws on every rank); the trainable
+    /// parameters must be float32.
+    public init(_ module: Module, group: ProcessGroup, bucketCapacityMB: Double = 25, broadcastBuffers: Bool = true) throws {
+        require(bucketCapacityMB > 0 && bucketCapacityMB.isFinite, "DataParallel: bucketCapacityMB must be positive, got \(bucketCapacityMB)")
+        self.module = module
+        self.group = group
+        bucketCapacity = max(4, Int(bucketCapacityMB * 1024 * 1024))
+        self.broadcastBuffers = broadcastBuffers
+
+        // Each parameter object once (a tied weight appears under two names).
+        var seen = Set<ObjectIdentifier>()
+        let state = module.namedState().filter { seen.insert(ObjectIdentifier($0.parameter)).inserted }
+        let layout = state.map { "\($0.name) \($0.parameter.value.dtype) \($0.parameter.shape)\($0.parameter.trainable ? "" : " buffer")" }
+        try group.agree("DataParallel (the model on each rank)",
+                        "\(state.count) tensors, \(state.map { $0.parameter.value.count }.reduce(0, +)) values: "
+                        + layout.joined(separator: ", "))
+        for (name, parameter) in state where parameter.trainable {
+            require(parameter.value.dtype == .float32,
+                    "DataParallel: parameter '\(name)' is \(parameter.value.dtype); gradients are averaged as float32")
+        }
+        buffers = state.map(\.parameter).filter { !$0.trainable }
+        try DataParallel.broadcast(state.map(\.parameter), in: group)
+
+        // Buckets in reverse registration order: a backward pass finishes
+        // the last layers' gradients first.
+        var grouped: [[Parameter]] = [[]]
+        var bytes = 0
+        for parameter in state.map(\.parameter).filter(\.trainable).reversed() {
+            let size = parameter.value.count * 4
+            if !grouped[grouped.count - 1].isEmpty && bytes + size > bucketCapacity {
+                grouped.append([])
+                bytes = 0
+            }
+            grouped[grouped.count - 1].append(parameter)
+            bytes += size
+        }
+        buckets = grouped.filter { !$0.isEmpty }.map(GradientBucket.init)
+        for (b, bucket) in buckets.enumerated() {
+            for (i, parameter) in bucket.parameters.enumerated() {
+                hooks.append(parameter.registerPostAccumulateGradHook { [weak self] grad in
+                    self?.gradientReady(bucket: b, slot: i, grad)
+                })
+            }
+        }
+    }
+
+    deinit {
+        hooks.forEach { $0.remove() }
+    }
+
+    /// The module's forward pass.
+    public func callAsFunction(_ input: Tensor) -> Tensor { module(input) }
+
+    /// A hook: one parameter's gradient of this backward pass is complete.
+    private func gradientReady(bucket b: Int, slot i: Int, _ grad: Tensor) {
+        let bucket = buckets[b]
+        guard !bucket.filled[i] else {
+            // A second backward pass before synchronizing: the bucket is
+            // averaged again there, from the accumulated gradients.
+            bucket.stale = true
+            return
+        }
+        do {
+            try bucket.fill(i, with: grad)
+        } catch {
+            hookError = hookError ?? error
+            return
+        }
+        startFilledBuckets()
+        startedDuringBackward = nextBucket
+    }
+
+    /// Starts the next buckets, in order, while they are full.
+    private func startFilledBuckets() {
+        while nextBucket < buckets.count && buckets[nextBucket].isFull {
+            buckets[nextBucket].start(in: group)
+            nextBucket += 1
+        }
+    }
+
+    /// Averages the gradients over the ranks: sends the buckets the
+    /// backward pass has not started, waits for all, and gives every
+    /// parameter the mean gradient. Call it after every `backward()`,
+    /// before the optimizer step, on every rank.
+    public func synchronizeGradients() throws {
+        defer {
+            for bucket in buckets { bucket.reset() }
+            nextBucket = 0
+            startedDuringBackward = 0
+            hookError = nil
+        }
+        bucketsStartedDuringBackward = startedDuringBackward
+        if let hookError { throw hookError }
+        for b in nextBucket..<buckets.count {
+            let bucket = buckets[b]
+            for (i, parameter) in bucket.parameters.enumerated() where !bucket.filled[i] {
+                try bucket.fill(i, with: parameter.grad)
+            }
+        }
+        startFilledBuckets()
+        group.perform {}  // every started allreduce has finished
+        for bucket in buckets {
+            if let error = bucket.error { throw error }
+            if bucket.stale {
+                for (i, parameter) in bucket.parameters.enumerated() { try bucket.fill(i, with: parameter.grad, again: true) }
+                try group.allReduceInPlace(UnsafeMutableRawBufferPointer(bucket.storage), count: bucket.storage.count, group.mpi.float)
+            }
+            bucket.writeMeans(worldSize: worldSize)
+        }
+        if broadcastBuffers && !buffers.isEmpty { try DataParallel.broadcast(buffers, in: group) }
+    }
+
+    public func sumAcrossProcesses(_ values: [Double]) throws -> [Double] { try group.allReduce(values) }
+
+    /// Gives every rank rank 0's values of `parameters`, in one message.
+    private static func broadcast(_ parameters: [Parameter], in group: ProcessGroup) throws {
+        guard group.size > 1 else { return }
+        let parts = try parameters.map { try HostBytes($0.value).bytes }
+        var all = parts.flatMap { $0 }
+        try all.withUnsafeMutableBytes { try group.broadcastInPlace($0, from: 0) }
+        guard group.rank != 0 else { return }
+        var offset = 0
+        for (parameter, part) in zip(parameters, parts) {
+            let bytes = HostBytes(bytes: Array(all[offset..<offset + part.count]))
+            offset += part.count
+            try parameter.assign(bytes.tensor(shape: parameter.shape, dtype: parameter.value.dtype, on: parameter.device))
+        }
+    }
+}
+
+/// The gradients of a few parameters in one host buffer, averaged by one
+/// allreduce: each parameter's values at its offset, then one flag per
+/// parameter (1 where this rank had a gradient), summed with the values.
+final class GradientBucket {
+    let parameters: [Parameter]
+    let offsets: [Int]
+    let flagsOffset: Int
+    let storage: UnsafeMutableBufferPointer<Float>
+    private(set) var filled: [Bool]
+    private var filledCount = 0
+    /// Set on the MPI queue; read after waiting for it.
+    var error: Error?
+    private(set) var started = false
+    var stale = false
+
+    init(_ parameters: [Parameter]) {
+        self.parameters = parameters
+        var offsets: [Int] = [], total = 0
+        for parameter in parameters {
+            offsets.append(total)
+            total += parameter.value.count
+        }
+        self.offsets = offsets
+        flagsOffset = total
+        storage = .allocate(capacity: total + parameters.count)
+        storage.initialize(repeating: 0)
+        filled = Array(repeating: false, count: parameters.count)
+    }
+
+    deinit { storage.deallocate() }
+
+    var isFull: Bool { filledCount == parameters.count && !started }
+
+    /// Copies parameter `i`'s gradient (zeros and flag 0 for none) in.
+    func fill(_ i: Int, with grad: Tensor?, again: Bool = false) throws {
+        let start = offsets[i], count = parameters[i].value.count
+        if let grad {
+            let values = try grad.toArray(as: Float.self)
+            _ = UnsafeMutableBufferPointer(rebasing: storage[start..<start + count]).initialize(from: values)
+            storage[flagsOffset + i] = 1
+        } else {
+            UnsafeMutableBufferPointer(rebasing: storage[start..<start + count]).update(repeating: 0)
+            storage[flagsOffset + i] = 0
+        }
+        if !again {
+            filled[i] = true
+            filledCount += 1
+        }
+    }
+
+    /// Starts the allreduce in the background.
+    func start(in group: ProcessGroup) {
+        started = true
+        group.startAllReduce(UnsafeMutableRawBufferPointer(storage), count: storage.count) { [self] error in self.error = error }
+    }
+
+    /// Divides the sums by the number of ranks and sets the gradients.
+    func writeMeans(worldSize: Int) {
+        let scale = 1 / Float(worldSize)
+        for (i, parameter) in parameters.enumerated() where storage[flagsOffset + i] > 0 {
+            let start = offsets[i], count = parameter.value.count
+            let mean = storage[start..<start + count].map { $0 * scale }
+            parameter.value.grad = Tensor(mean, shape: parameter.shape, on: parameter.device)
+        }
+    }
+
+    func reset() {
+        filled = Array(repeating: false, count: parameters.count)
+        filledCount = 0
+        started = false
+        stale = false
+        error = nil
+    }
+}
