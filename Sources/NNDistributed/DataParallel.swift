@@ -40,9 +40,17 @@ import NN
 ///   statistics are copied to every rank after each step, so evaluation is
 ///   the same everywhere. A model with BatchNorm therefore does not match a
 ///   one-process run exactly; one without it does.
-/// - One backward pass per step: a second `backward()` before
-///   `synchronizeGradients()` (gradient accumulation) is noticed and the
-///   accumulated gradients are averaged again then, synchronously.
+/// - One backward pass per step, as in PyTorch: a second `backward()`
+///   before `synchronizeGradients()` stops with a message. To accumulate
+///   gradients over several backward passes, run all but the last inside
+///   `noSync { }`; a backward pass that must not communicate at all (a
+///   gradient only one rank wants) goes there too. Between a backward pass
+///   and `synchronizeGradients()` no other collective of the group may run
+///   (checked): ranks whose buckets started at different moments would pair
+///   it with different calls.
+/// - Faults: a rank that throws leaves the others waiting in their next
+///   allreduce; run each rank's work in `ProcessGroup.run`, which ends the
+///   whole job instead.
 public final class DataParallel: DataParallelism {
     public let module: Module
     public let group: ProcessGroup
@@ -67,6 +75,10 @@ public final class DataParallel: DataParallelism {
     private var startedDuringBackward = 0
     /// A gradient download a hook could not throw.
     private var hookError: Error?
+    /// Inside `noSync`: hooks leave the gradients alone.
+    private var suspended = false
+    /// A hook has filled a bucket since the last synchronization.
+    private var stepOpen = false
 
     /// Makes every rank's model rank 0's (parameters and buffers) and sets
     /// up the buckets. Every rank must build the same model (names, shapes,
@@ -123,14 +135,29 @@ public final class DataParallel: DataParallelism {
     /// The module's forward pass.
     public func callAsFunction(_ input: Tensor) -> Tensor { module(input) }
 
+    /// Runs `body` (backward passes whose gradients accumulate locally)
+    /// without averaging anything (PyTorch's `no_sync()`): the next
+    /// backward pass outside it, and its `synchronizeGradients()`, average
+    /// the accumulated gradients.
+    public func noSync<R>(_ body: () throws -> R) rethrows -> R {
+        let outer = suspended
+        suspended = true
+        defer { suspended = outer }
+        return try body()
+    }
+
     /// A hook: one parameter's gradient of this backward pass is complete.
     private func gradientReady(bucket b: Int, slot i: Int, _ grad: Tensor) {
+        guard !suspended else { return }
         let bucket = buckets[b]
-        guard !bucket.filled[i] else {
-            // A second backward pass before synchronizing: the bucket is
-            // averaged again there, from the accumulated gradients.
-            bucket.stale = true
-            return
+        if bucket.filled[i] {
+            requirementFailed("DataParallel: a second backward() reached a parameter \(bucket.parameters[i].shape) before "
+                              + "synchronizeGradients(); accumulate gradients inside noSync { } and synchronize after the last "
+                              + "backward()")
+        }
+        if !stepOpen {
+            stepOpen = true
+            group.openGradientSteps += 1
         }
         do {
             try bucket.fill(i, with: grad)
@@ -155,11 +182,19 @@ public final class DataParallel: DataParallelism {
     /// parameter the mean gradient. Call it after every `backward()`,
     /// before the optimizer step, on every rank.
     public func synchronizeGradients() throws {
+        require(!suspended, "DataParallel.synchronizeGradients: called inside noSync { }")
         defer {
+            // Nothing of this step may still be running when its buckets
+            // are reused, even when an error ends the step early.
+            group.perform {}
             for bucket in buckets { bucket.reset() }
             nextBucket = 0
             startedDuringBackward = 0
             hookError = nil
+            if stepOpen {
+                stepOpen = false
+                group.openGradientSteps -= 1
+            }
         }
         bucketsStartedDuringBackward = startedDuringBackward
         if let hookError { throw hookError }
@@ -173,16 +208,14 @@ public final class DataParallel: DataParallelism {
         group.perform {}  // every started allreduce has finished
         for bucket in buckets {
             if let error = bucket.error { throw error }
-            if bucket.stale {
-                for (i, parameter) in bucket.parameters.enumerated() { try bucket.fill(i, with: parameter.grad, again: true) }
-                try group.allReduceInPlace(UnsafeMutableRawBufferPointer(bucket.storage), count: bucket.storage.count, group.mpi.float)
-            }
             bucket.writeMeans(worldSize: worldSize)
         }
         if broadcastBuffers && !buffers.isEmpty { try DataParallel.broadcast(buffers, in: group) }
     }
 
     public func sumAcrossProcesses(_ values: [Double]) throws -> [Double] { try group.allReduce(values) }
+
+    public func agree(_ operation: String, _ value: String) throws { try group.agree(operation, value) }
 
     /// Gives every rank rank 0's values of `parameters`, in one message.
     private static func broadcast(_ parameters: [Parameter], in group: ProcessGroup) throws {
@@ -213,7 +246,6 @@ final class GradientBucket {
     /// Set on the MPI queue; read after waiting for it.
     var error: Error?
     private(set) var started = false
-    var stale = false
 
     init(_ parameters: [Parameter]) {
         self.parameters = parameters
@@ -234,7 +266,7 @@ final class GradientBucket {
     var isFull: Bool { filledCount == parameters.count && !started }
 
     /// Copies parameter `i`'s gradient (zeros and flag 0 for none) in.
-    func fill(_ i: Int, with grad: Tensor?, again: Bool = false) throws {
+    func fill(_ i: Int, with grad: Tensor?) throws {
         let start = offsets[i], count = parameters[i].value.count
         if let grad {
             let values = try grad.toArray(as: Float.self)
@@ -244,10 +276,8 @@ final class GradientBucket {
             UnsafeMutableBufferPointer(rebasing: storage[start..<start + count]).update(repeating: 0)
             storage[flagsOffset + i] = 0
         }
-        if !again {
-            filled[i] = true
-            filledCount += 1
-        }
+        filled[i] = true
+        filledCount += 1
     }
 
     /// Starts the allreduce in the background.
@@ -270,7 +300,6 @@ final class GradientBucket {
         filled = Array(repeating: false, count: parameters.count)
         filledCount = 0
         started = false
-        stale = false
         error = nil
     }
 }

@@ -36,8 +36,16 @@ public final class ProcessGroup {
     /// The queue every MPI call goes through.
     let queue = DispatchQueue(label: "nn.distributed.mpi")
 
+    /// DataParallel steps whose buckets may be in flight (between a
+    /// backward pass and `synchronizeGradients()`): no other collective may
+    /// start then, or ranks that started different buckets would pair it
+    /// with different calls.
+    var openGradientSteps = 0
+
     private static let lock = NSLock()
     private static var worldGroup: ProcessGroup?
+    /// Why MPI could not be used, once it was initialized anyway.
+    private static var initializationFailure: Error?
 
     /// All the processes of the job (MPI_COMM_WORLD). The first call
     /// initializes MPI; MPI is finalized when the process exits. Started
@@ -46,6 +54,7 @@ public final class ProcessGroup {
         lock.lock()
         defer { lock.unlock() }
         if let worldGroup { return worldGroup }
+        if let initializationFailure { throw initializationFailure }
         let mpi = try OpenMPI.shared()
         var flag: Int32 = 0
         try mpi.check(mpi.initialized(&flag), "MPI_Initialized")
@@ -53,7 +62,10 @@ public final class ProcessGroup {
             var provided: Int32 = 0
             try mpi.check(mpi.initThread(nil, nil, OpenMPI.threadSerialized, &provided), "MPI_Init_thread")
             atexit { ProcessGroup.finalizeAtExit() }
-            guard provided >= OpenMPI.threadSerialized else { throw DistributedError.threadSupport(provided: Int(provided)) }
+            guard provided >= OpenMPI.threadSerialized else {
+                initializationFailure = DistributedError.threadSupport(provided: Int(provided))
+                throw initializationFailure!
+            }
         }
         // Errors come back as codes (thrown), not as Open MPI's default of
         // ending the job from inside the call.
@@ -86,6 +98,9 @@ public final class ProcessGroup {
 
     private static func finalizeAtExit() {
         guard let mpi = try? OpenMPI.shared() else { return }
+        // What is still queued (a backward pass never synchronized) first:
+        // MPI_THREAD_SERIALIZED allows one call at a time.
+        worldGroup?.queue.sync {}
         var done: Int32 = 0
         _ = mpi.finalized(&done)
         if done == 0 { _ = mpi.finalize() }
@@ -94,6 +109,13 @@ public final class ProcessGroup {
     /// `body` on the MPI queue, waiting for it (and for every call queued
     /// before it).
     func perform<T>(_ body: () throws -> T) rethrows -> T { try queue.sync(execute: body) }
+
+    /// Stops a collective called while a DataParallel step is open.
+    private func requireNoOpenStep(_ operation: String) {
+        require(openGradientSteps == 0,
+                "ProcessGroup.\(operation): called between backward() and DataParallel.synchronizeGradients(), while gradient "
+                + "buckets may be in flight; ranks would pair it with different calls. Call it after synchronizeGradients()")
+    }
 
     /// Ends every process of the job (MPI_Abort): `mpirun` then exits with
     /// `code`. What a rank does when it cannot go on, so that the others do
@@ -142,7 +164,7 @@ extension ProcessGroup {
     /// The element-wise reduction of `tensor` over all processes, on every
     /// process (on `tensor`'s device).
     public func allReduce(_ tensor: Tensor, _ operation: ReduceOperation = .sum) throws -> Tensor {
-        try agree("allReduce", tensor)
+        try agree("allReduce", "\(operation) of \(tensor.dtype) \(tensor.shape)")
         var bytes = try HostBytes(tensor)
         try bytes.withBuffer { try allReduceInPlace($0, count: tensor.count, datatype(tensor.dtype), operation) }
         return try bytes.tensor(shape: tensor.shape, dtype: tensor.dtype, on: tensor.device)
@@ -158,6 +180,7 @@ extension ProcessGroup {
     /// Reduces host values over all processes in place (no copy: for large
     /// buffers; the count must agree, unchecked).
     public func allReduce(_ values: inout [Double], _ operation: ReduceOperation = .sum) throws {
+        requireNoOpenStep("allReduce")
         let count = values.count
         try values.withUnsafeMutableBytes { try allReduceInPlace($0, count: count, mpi.double, operation) }
     }
@@ -165,6 +188,7 @@ extension ProcessGroup {
     /// Reduces host floats over all processes in place (no copy; the count
     /// must agree, unchecked).
     public func allReduce(_ values: inout [Float], _ operation: ReduceOperation = .sum) throws {
+        requireNoOpenStep("allReduce")
         let count = values.count
         try values.withUnsafeMutableBytes { try allReduceInPlace($0, count: count, mpi.float, operation) }
     }
@@ -173,7 +197,7 @@ extension ProcessGroup {
     /// shape and dtype must agree).
     public func broadcast(_ tensor: Tensor, from root: Int = 0) throws -> Tensor {
         require(0 <= root && root < size, "broadcast: root \(root) is not a rank of this group of \(size)")
-        try agree("broadcast", tensor)
+        try agree("broadcast", "\(tensor.dtype) \(tensor.shape) from rank \(root)")
         var bytes = try HostBytes(tensor)
         try bytes.withBuffer { try broadcastInPlace($0, from: root) }
         return try bytes.tensor(shape: tensor.shape, dtype: tensor.dtype, on: tensor.device)
@@ -181,7 +205,7 @@ extension ProcessGroup {
 
     /// Every process's `tensor`, in rank order, on every process.
     public func allGather(_ tensor: Tensor) throws -> [Tensor] {
-        try agree("allGather", tensor)
+        try agree("allGather", "\(tensor.dtype) \(tensor.shape)")
         let local = try HostBytes(tensor)
         let gathered = try allGatherBytes(local.bytes)
         return try gathered.map { try HostBytes(bytes: $0).tensor(shape: tensor.shape, dtype: tensor.dtype, on: tensor.device) }
@@ -189,6 +213,7 @@ extension ProcessGroup {
 
     /// Waits until every process has reached it.
     public func barrier() throws {
+        requireNoOpenStep("barrier")
         try perform { try mpi.check(mpi.barrier(comm), "MPI_Barrier") }
     }
 
@@ -266,6 +291,7 @@ extension ProcessGroup {
     /// pass the same `description`: what a collective is given must agree,
     /// or MPI would mix up or truncate the buffers.
     func agree(_ operation: String, _ description: String) throws {
+        requireNoOpenStep(operation)
         // A fixed-size record per rank: a 64-bit FNV-1a hash of the text
         // and its first 240 bytes (for the message).
         var record = [UInt8](repeating: 0, count: 256)
@@ -281,10 +307,6 @@ extension ProcessGroup {
         throw DistributedError.mismatch(operation: operation, perRank: all.map {
             String(decoding: $0[8...].prefix { $0 != 0 }, as: UTF8.self)
         })
-    }
-
-    private func agree(_ operation: String, _ tensor: Tensor) throws {
-        try agree(operation, "\(tensor.dtype) \(tensor.shape)")
     }
 }
 

@@ -152,8 +152,8 @@ struct CharLSTM: ParsableCommand {
         let optimizer = Adam(parameters, learningRate: lr)
         let training = SequenceBatches(tokens: trainTokens, sequenceLength: seqLen, batchSize: batchSize * rank.size)
         // Each rank evaluates every size-th validation batch; the sums are added.
-        let validation = SequenceBatches(tokens: validationTokens, sequenceLength: seqLen, batchSize: 256).sequential(on: device)
-            .enumerated().filter { $0.offset % rank.size == rank.rank }.map(\.element)
+        let validation = SequenceBatches(tokens: validationTokens, sequenceLength: seqLen, batchSize: 256)
+            .sequential(on: device, shard: rank.shard(padded: false))
 
         var metrics = MetricsLog()
         var trainingSeconds = 0.0, validationLoss = Double.nan, lastTrainLoss = Double.nan
@@ -182,8 +182,9 @@ struct CharLSTM: ParsableCommand {
             metrics = MetricsLog(epochs: saved.progress.metrics)
             (trainingSeconds, validationLoss, lastTrainLoss) = (try counter("training_seconds"), try counter("validation_loss"),
                                                                 try counter("train_loss"))
-            // The running sums (the ranks' mean) were float32 scalars: back
-            // without rounding, on every rank.
+            // The running sums, on every rank: alone they were float32
+            // scalars and come back without rounding; distributed they are
+            // the ranks' mean (the logged means stay right, rounded to float).
             intervalLoss = Tensor([Float(try counter("interval_loss"))], shape: [], on: device)
             logLoss = Tensor([Float(try counter("log_loss"))], shape: [], on: device)
             (intervalSteps, logSteps) = (Int(try counter("interval_steps")), Int(try counter("log_steps")))

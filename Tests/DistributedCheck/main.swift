@@ -2,11 +2,18 @@
 // started by `mpirun` or alone:
 //
 //   nn-distributed-check train --optimizer sgd|adam --batch B --steps S --out DIR [--single] [--bucket-mb M]
+//                              [--accumulate] [--uneven] [--batchnorm]
 //       trains a small CNN (conv, max-pool, two linear layers) on fixed
 //       random data; each rank starts from its own seed (rank 0: seed 1,
 //       rank 1: seed 2, ...) so that the broadcast has something to do, and
 //       writes DIR/before-rank<r>.safetensors, DIR/after-broadcast-rank<r>
 //       and DIR/final-rank<r>; --single trains in this process alone, without MPI.
+//       --accumulate: each step is two backward passes of half the batch,
+//       the first inside noSync. --uneven: a layer "aux" that only odd ranks
+//       use and a layer "spare" that no rank uses. --batchnorm: BatchNorm2d
+//       after the convolution. Mistakes that must stop with a message:
+//       --double-backward (two backward passes, no noSync) and
+//       --collective-in-step (an allReduce before synchronizeGradients).
 //   nn-distributed-check collectives
 //       allReduce, broadcast, allGather and barrier on tensors of the
 //       default device, and a shape mismatch that every rank must refuse.
@@ -37,15 +44,31 @@ if let spec = ProcessInfo.processInfo.environment["NN_BACKEND"] {
 /// per-rank statistics would make the runs differ by design).
 final class SmallCNN: Module {
     let conv = Conv2d(1, 4, kernelSize: 3), fc1 = Linear(100, 16), fc2 = Linear(16, 5)
-    override init() {
+    let norm: BatchNorm2d?
+    /// --uneven: aux adds to the output on odd ranks only; spare is never used.
+    let aux: Linear?, spare: Linear?
+    let useAux: Bool
+
+    init(batchNorm: Bool, uneven: Bool, rank: Int) {
+        norm = batchNorm ? BatchNorm2d(4) : nil
+        (aux, spare) = uneven ? (Linear(16, 5), Linear(16, 5)) : (nil, nil)
+        useAux = uneven && rank % 2 == 1
         super.init()
         register(module: "conv", conv)
+        if let norm { register(module: "norm", norm) }
         register(module: "fc1", fc1)
         register(module: "fc2", fc2)
+        if let aux, let spare {
+            register(module: "aux", aux)
+            register(module: "spare", spare)
+        }
     }
+
     override func forward(_ x: Tensor) -> Tensor {
-        let h = conv(x).relu().maxPool2d(kernel: (2, 2))
-        return fc2(fc1(h.reshaped([x.shape[0], 100])).tanh())
+        var c = conv(x)
+        if let norm { c = norm(c) }
+        let h = fc1(c.relu().maxPool2d(kernel: (2, 2)).reshaped([x.shape[0], 100])).tanh()
+        return useAux ? fc2(h) + aux!(h) : fc2(h)
     }
 }
 
@@ -61,13 +84,13 @@ func train(_ arguments: [String]) throws {
     guard let out = value("--out", in: arguments), let batch = value("--batch", in: arguments).flatMap(Int.init),
           let steps = value("--steps", in: arguments).flatMap(Int.init) else { fail("train needs --out, --batch and --steps") }
     let optimizerName = value("--optimizer", in: arguments) ?? "sgd"
-    let single = arguments.contains("--single")
+    let single = arguments.contains("--single"), accumulate = arguments.contains("--accumulate")
     let group = single ? nil : try ProcessGroup.world()
     let rank = group?.rank ?? 0
     let directory = URL(fileURLWithPath: out)
 
     Random.manualSeed(UInt64(1 + rank))
-    let model = SmallCNN()
+    let model = SmallCNN(batchNorm: arguments.contains("--batchnorm"), uneven: arguments.contains("--uneven"), rank: rank)
     try model.save(checkpoint: directory.appendingPathComponent("before-rank\(rank).safetensors"))
     let parallel = try group.map {
         try DataParallel(model, group: $0, bucketCapacityMB: value("--bucket-mb", in: arguments).flatMap(Double.init) ?? 25)
@@ -83,8 +106,24 @@ func train(_ arguments: [String]) throws {
     for epoch in 0... {
         for batch in loader.batches(epoch: epoch) where step < steps {
             optimizer.zeroGrad()
-            loss(model(batch.inputs), batch.labels).backward()
+            if accumulate {
+                // Two halves, each loss halved: the gradient of the whole batch's mean.
+                let half = batch.count / 2
+                func halfBackward(_ range: Range<Int>) {
+                    (loss(model(batch.inputs.slice(axis: 0, range)), batch.labels.slice(axis: 0, range)) * 0.5).backward()
+                }
+                if let parallel { parallel.noSync { halfBackward(0..<half) } } else { halfBackward(0..<half) }
+                halfBackward(half..<batch.count)
+            } else {
+                loss(model(batch.inputs), batch.labels).backward()
+                if arguments.contains("--double-backward") { loss(model(batch.inputs), batch.labels).backward() }
+            }
+            if arguments.contains("--collective-in-step") { _ = try group?.allReduce([1]) }
             try parallel?.synchronizeGradients()
+            if let aux = model.aux, let spare = model.spare {
+                if aux.parameters().contains(where: { $0.grad == nil }) { fail("rank \(rank): aux has no averaged gradient") }
+                if spare.parameters().contains(where: { $0.grad != nil }) { fail("rank \(rank): spare got a gradient") }
+            }
             startedEarly += parallel?.bucketsStartedDuringBackward ?? 0
             optimizer.step()
             step += 1
@@ -140,7 +179,10 @@ func fault(_ kind: String, _ arguments: [String]) throws {
 }
 
 switch command {
-case "train": try train(arguments)
+case "train":
+    // A rank's error ends the job (see ProcessGroup.run) instead of leaving
+    // the other rank waiting until the test's time limit.
+    if arguments.contains("--single") { try train(arguments) } else { try ProcessGroup.world().run { try train(arguments) } }
 case "collectives": try collectives()
 case "die", "throw": try fault(command, arguments)
 default: fail("unknown command \(command)")

@@ -1,9 +1,6 @@
 import Dispatch
 import Foundation
 
-/// Splits 0..<count into contiguous chunks run on all cores, when there is
-/// enough work for threads to pay (`grain` elements per chunk at least).
-/// Small ranges run inline on the caller's thread.
 /// The threads the CPU backend's loops use: `$NN_NUM_THREADS` if set,
 /// otherwise the cores this process may run on. Under `mpirun`, which binds
 /// each rank to its cores, that is the rank's share, so that ranks do not
@@ -35,6 +32,9 @@ func allowedCoreCount() -> Int? {
     return count
 }
 
+/// Splits 0..<count into contiguous chunks run on all cores, when there is
+/// enough work for threads to pay (`grain` elements per chunk at least).
+/// Small ranges run inline on the caller's thread.
 @inline(__always)
 func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
     let cores = processorCount

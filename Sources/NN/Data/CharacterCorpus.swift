@@ -98,10 +98,12 @@ public struct SequenceBatches {
 
     /// Consecutive non-overlapping windows covering the tokens once (the
     /// tail shorter than a window is left out), `batchSize` windows per
-    /// batch, the last batch possibly smaller (evaluation).
-    public func sequential(on device: Device) -> [(inputs: Tensor, targets: Tensor)] {
+    /// batch, the last batch possibly smaller (evaluation). With a `shard`,
+    /// this process's batches of them: batches rank, rank + count, ...
+    public func sequential(on device: Device, shard: DataShard? = nil) -> [(inputs: Tensor, targets: Tensor)] {
         let starts = Array(stride(from: 0, to: tokens.count - sequenceLength, by: sequenceLength))
-        return stride(from: 0, to: starts.count, by: batchSize).map { first in
+        let firsts = Array(stride(from: 0, to: starts.count, by: batchSize))
+        return (shard.map { DataShard(rank: $0.rank, count: $0.count, padded: false).part(of: firsts) } ?? firsts).map { first in
             batch(starts: Array(starts[first..<min(first + batchSize, starts.count)]), on: device)
         }
     }

@@ -11,8 +11,10 @@ public final class Parameter {
             require(value.shape == oldValue.shape && value.dtype == oldValue.dtype,
                          ShapeErrors.mismatch("Parameter.value", oldValue.shape, value.shape, "a parameter keeps its shape and dtype"))
             // Whatever is assigned becomes a fresh leaf (trainable) or plain
-            // data (buffer): a parameter never hangs off someone's graph.
-            if trainable && !(value.requiresGrad && value.isLeaf) {
+            // data (buffer): a parameter never hangs off someone's graph,
+            // nor takes over another parameter's leaf (and its hooks).
+            let othersLeaf = value.node?.postAccumulateHooks.map { $0 !== hooks } ?? false
+            if trainable && (!(value.requiresGrad && value.isLeaf) || othersLeaf) {
                 value = value.requiringGrad()
             } else if !trainable && value.requiresGrad {
                 value = value.detached()

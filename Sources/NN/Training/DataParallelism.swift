@@ -15,4 +15,7 @@ public protocol DataParallelism: AnyObject {
     /// The sums over the processes of `values` (the same count on each),
     /// on every process.
     func sumAcrossProcesses(_ values: [Double]) throws -> [Double]
+    /// Throws on every process, naming each one's `value`, unless all
+    /// processes pass the same (say, the epoch a resumed run starts from).
+    func agree(_ operation: String, _ value: String) throws
 }

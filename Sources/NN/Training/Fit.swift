@@ -128,6 +128,12 @@ public struct Trainer {
         // Rank 0 alone talks and writes in data-parallel training.
         let primary = (dataParallel?.rank ?? 0) == 0
         let showProgress = showProgress && primary, monitor = primary ? monitor : nil
+        if let dataParallel {
+            let expected = DataShard(rank: dataParallel.rank, count: dataParallel.worldSize)
+            require(loader.shard == expected,
+                    "Trainer.fit: data-parallel training needs the loader's \(expected) (padded), which keeps the ranks "
+                    + "in step; it has \(loader.shard.map { "\($0)" } ?? "none")")
+        }
         if let source = resumeFrom ?? (resume ? checkpoint : nil) {
             let progress = try restore(from: source, model: model, optimizer: optimizer, loader: loader)
             log = MetricsLog(epochs: progress.metrics)
@@ -136,6 +142,8 @@ public struct Trainer {
                 FileHandle.standardError.write(Data("resumed from \(source.path) after epoch \(progress.epoch) (step \(steps))\n".utf8))
             }
         }
+        // Every rank must start from the same point (the same checkpoint).
+        try dataParallel?.agree("Trainer.fit", steps == 0 ? "a fresh start" : "resuming after step \(steps), epoch \(firstEpoch - 1)")
         var epoch = firstEpoch
         while epoch <= max(epochs, 1) && !stopped {
             let start = Date()
