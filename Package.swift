@@ -33,6 +33,12 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // The CPU backend's float32 transcendental loops, compiled for
+        // baseline x86-64, x86-64-v3 (AVX2, FMA) and x86-64-v4 (AVX-512) and
+        // chosen at run time (Swift has no per-function target attribute).
+        .target(
+            name: "CPUKernels",
+            path: "Sources/CPUKernels"),
         // OpenCL C sources, embedded as byte arrays (see Kernels/README.md).
         .target(
             name: "Kernels",
@@ -54,7 +60,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "NN",
-            dependencies: ["CBLAS", "COpenCL", "CZlib", "Kernels"],
+            dependencies: ["CBLAS", "COpenCL", "CZlib", "CPUKernels", "Kernels"],
             path: "Sources/NN",
             swiftSettings: swiftSettings),
         // Data-parallel training over MPI. Open MPI is opened at run time
@@ -105,7 +111,8 @@ let package = Package(
         .testTarget(
             name: "NNTests",
             // The executables run as child processes (messages, options).
-            dependencies: ["NN", "NNDistributed", "NNBenchKit", "nn-mistakes", "nntrain", "nn-save-loop", "nn-distributed-check"],
+            dependencies: ["NN", "NNDistributed", "CPUKernels", "NNBenchKit", "nn-mistakes", "nntrain", "nn-save-loop",
+                           "nn-distributed-check"],
             path: "Tests/NNTests",
             // Read through #filePath, not bundled.
             exclude: ["Fixtures"],

@@ -12,14 +12,14 @@ enum ElementwiseSuite {
     }
 
     enum Op: String, CaseIterable {
-        case add, biasAdd = "add bias row", relu, sigmoid, reluBackward = "relu backward"
+        case add, biasAdd = "add bias row", relu, sigmoid, tanh, exp, reluBackward = "relu backward"
 
         /// Float arrays each element touches: inputs read plus the output
         /// written (the bias row of `biasAdd` is 1024 floats, counted once).
         func bytes(_ n: Int) -> Double {
             switch self {
             case .add, .reluBackward: return 12 * Double(n)
-            case .relu, .sigmoid: return 8 * Double(n)
+            case .relu, .sigmoid, .tanh, .exp: return 8 * Double(n)
             case .biasAdd: return 8 * Double(n) + 4 * Double(ElementwiseSuite.rowLength(n))
             }
         }
@@ -56,6 +56,10 @@ enum ElementwiseSuite {
             return { backend.unary(.relu, x, out: out, count: n) }
         case .sigmoid:
             return { backend.unary(.sigmoid, x, out: out, count: n) }
+        case .tanh:
+            return { backend.unary(.tanh, x, out: out, count: n) }
+        case .exp:
+            return { backend.unary(.exp, x, out: out, count: n) }
         case .reluBackward:
             let grad = BenchmarkData.randomBuffer(backend, count: n, seed: 24)
             let y = BenchmarkData.zeroBuffer(backend, count: n)

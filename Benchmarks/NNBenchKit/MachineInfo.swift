@@ -49,7 +49,8 @@ public struct MachineInfo: Codable, Equatable {
                     return DeviceDescription(label: label, description: "OpenCL \(i.kind.rawValue) device \(i.name), \(i.computeUnits) compute units, "
                                              + "\(i.globalMemoryBytes >> 20) MiB, \(i.platformName) driver \(i.driverVersion)")
                 }
-                return DeviceDescription(label: label, description: "the library's CPU backend (OpenBLAS GEMM, Swift loops on \(info.activeProcessorCount) cores)")
+                return DeviceDescription(label: label, description: "the library's CPU backend (OpenBLAS GEMM, Swift loops on \(info.activeProcessorCount) cores, "
+                                         + "vector kernels \(CPUBackend.vectorLevel))")
             }
         }
         return MachineInfo(date: formatter.string(from: Date()), hostname: info.hostName, os: operatingSystem(),

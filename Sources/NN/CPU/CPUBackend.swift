@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 
 /// The CPU backend: OpenBLAS for every matrix product, tight loops spread
@@ -10,6 +11,18 @@ public final class CPUBackend: Backend {
 
     public var name: String { "cpu" }
     public var supportsFloat64: Bool { true }
+
+    /// The instruction set the float32 transcendental loops (exp, sigmoid,
+    /// tanh, softplus, softmax) run with, the widest this CPU has, chosen at
+    /// run time ($NN_CPU_LEVEL=baseline|x86-64-v3 asks for a narrower one):
+    /// "x86-64-v3 (AVX2, FMA)", "x86-64-v4 (AVX-512)" or "baseline".
+    public static var vectorLevel: String {
+        switch Int(nn_cpu_level()) {
+        case NN_CPU_X86_64_V4: return "x86-64-v4 (AVX-512)"
+        case NN_CPU_X86_64_V3: return "x86-64-v3 (AVX2, FMA)"
+        default: return "baseline"
+        }
+    }
 
     public func makeBuffer(count: Int, dtype: DType) -> DeviceBuffer {
         CPUBuffer(count: count, dtype: dtype)

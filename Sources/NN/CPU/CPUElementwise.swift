@@ -1,3 +1,4 @@
+import CPUKernels
 /// Elementwise ops: one generic loop per arity, specialized per op by the
 /// closure the switch hands it, so each op compiles to its own tight loop.
 extension CPUBackend {
@@ -85,22 +86,15 @@ private func map3<T>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
     for i in 0..<n { out[i] = f(x[i], y[i], g[i]) }
 }
 
-/// out[i] = sigmoid or tanh of x[i], T.Lanes at a time (8 floats through
-/// CPUMath's vector exp; libm for Double), then one by one: glibc's scalar
-/// expf/tanhf held these ops to about 3 GB/s.
+/// Runs a float32 kernel of CPUKernels (vectorized at the CPU's widest
+/// level: glibc's scalar expf/tanhf held these ops to about 3 GB/s) when T
+/// is Float, and returns false for Double (libm, the reference).
 @inline(__always)
-private func mapTranscendental<T: CPUScalar>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ n: Int,
-                                             tanh: Bool) {
-    @inline(__always) func apply<V: CellLanes>(_ v: V) -> V { tanh ? V.tanhInline(v) : V.sigmoidInline(v) }
-    var i = 0
-    while i + T.Lanes.width <= n {
-        apply(T.Lanes(loading: x + i)).store(to: out + i)
-        i += T.Lanes.width
-    }
-    while i < n {
-        apply(T(loading: x + i)).store(to: out + i)
-        i += 1
-    }
+private func floatKernel<T>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ n: Int,
+                            _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Bool {
+    guard T.self == Float.self else { return false }
+    kernel(UnsafePointer(OpaquePointer(x)), UnsafeMutablePointer(OpaquePointer(out)), n)
+    return true
 }
 
 /// 1 / (1 + e^-x) is already stable in IEEE arithmetic: e^-x overflows to
@@ -115,13 +109,13 @@ private func unaryForward<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer
     case .abs: map1(x, out, n) { $0.magnitude }
     case .square: map1(x, out, n) { $0 * $0 }
     case .sqrt: map1(x, out, n) { $0.squareRoot() }
-    case .exp: map1(x, out, n) { T.exp($0) }
+    case .exp: if !floatKernel(x, out, n, { nn_exp_f32($0, $1, $2) }) { map1(x, out, n) { T.exp($0) } }
     case .log: map1(x, out, n) { T.log($0) }
     case .reciprocal: map1(x, out, n) { 1 / $0 }
     case .sin: map1(x, out, n) { T.sin($0) }
     case .cos: map1(x, out, n) { T.cos($0) }
-    case .sigmoid: mapTranscendental(x, out, n, tanh: false)
-    case .tanh: mapTranscendental(x, out, n, tanh: true)
+    case .sigmoid: if !floatKernel(x, out, n, { nn_sigmoid_f32($0, $1, $2) }) { map1(x, out, n) { sigmoid($0) } }
+    case .tanh: if !floatKernel(x, out, n, { nn_tanh_f32($0, $1, $2) }) { map1(x, out, n) { T.tanh($0) } }
     case .relu: map1(x, out, n) { $0 < 0 ? 0 : $0 }  // NaN stays NaN, as in PyTorch
     case .leakyReLU(let slope):
         let s = T(slope)
@@ -131,7 +125,9 @@ private func unaryForward<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer
         map1(x, out, n) { $0 > 0 ? $0 : a * T.expm1($0) }
     case .softplus(let beta, let threshold):
         let b = T(beta), t = T(threshold)
-        map1(x, out, n) { b * $0 > t ? $0 : T.log1p(T.exp(b * $0)) / b }
+        if !floatKernel(x, out, n, { nn_softplus_f32($0, $1, $2, Float(beta), Float(threshold)) }) {
+            map1(x, out, n) { b * $0 > t ? $0 : T.log1p(T.exp(b * $0)) / b }
+        }
     case .addScalar(let c):
         let c = T(c)
         map1(x, out, n) { $0 + c }

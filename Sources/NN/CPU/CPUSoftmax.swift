@@ -1,3 +1,5 @@
+import CPUKernels
+import Foundation
 /// Softmax family. Each (outer, inner) pair is one independent row of
 /// `axis` elements spaced `inner` apart.
 extension CPUBackend {
@@ -56,7 +58,12 @@ extension CPUBackend {
                     var total: T = 0
                     for c in 0..<classes { total += logp[c] }
                     op[row] = -(1 - s) * logp[label] - s * total / T(classes)
-                    for c in 0..<classes { logp[c] = T.exp(logp[c]) }
+                    if T.self == Float.self {
+                        let p = UnsafeMutablePointer<Float>(OpaquePointer(logp))
+                        nn_exp_f32(p, p, classes)
+                    } else {
+                        for c in 0..<classes { logp[c] = T.exp(logp[c]) }
+                    }
                 }
             }
         }
@@ -111,6 +118,19 @@ private func softmaxRows<T: CPUScalar>(_ x: UnsafeMutablePointer<T>, _ out: Unsa
         var m = -T.infinity
         for a in 0..<v.axis { m = max(m, x[base + a * stride]) }
         var sum: T = 0
+        if stride == 1 && T.self == Float.self {
+            // Contiguous float32 rows: CPUKernels' vector exp (the sum in float64).
+            let row = UnsafePointer<Float>(OpaquePointer(x + base)), target = UnsafeMutablePointer<Float>(OpaquePointer(out + base))
+            let total = nn_exp_shifted_sum_f32(row, log ? nil : target, v.axis, Float(m))
+            if log {
+                let logSum = Float(Foundation.log(total))
+                for a in 0..<v.axis { target[a] = (row[a] - Float(m)) - logSum }
+            } else {
+                let inv = Float(1 / total)
+                for a in 0..<v.axis { target[a] *= inv }
+            }
+            return
+        }
         if log {
             for a in 0..<v.axis { sum += T.exp(x[base + a * stride] - m) }
             // (x - m) - log(sum), not x - (m + log(sum)): with large logits
