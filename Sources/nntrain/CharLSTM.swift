@@ -190,6 +190,8 @@ struct CharLSTM: ParsableCommand {
             (intervalSteps, logSteps) = (Int(try counter("interval_steps")), Int(try counter("log_steps")))
             say("resumed from \(resume) after step \(saved.progress.step)")
         }
+        // Every rank must start from the same step (the same checkpoint).
+        try parallel?.agree("char-lstm", firstStep == 1 ? "a fresh start" : "resuming after step \(firstStep - 1)")
         let checkpointURL = (checkpoint ?? resume).map { URL(fileURLWithPath: $0) }
         var clock = Date()
         for step in stride(from: firstStep, through: steps, by: 1) {
@@ -235,9 +237,11 @@ struct CharLSTM: ParsableCommand {
                 let counters = ["training_seconds": trainingSeconds, "validation_loss": validationLoss, "train_loss": lastTrainLoss,
                                 "interval_loss": try rankMean(intervalLoss), "interval_steps": Double(intervalSteps),
                                 "log_loss": try rankMean(logLoss), "log_steps": Double(logSteps)]
-                if rank.isPrimary { try TrainingCheckpoint(model: model, optimizer: optimizer,
-                                       progress: TrainingProgress(epoch: 0, step: step, metrics: metrics.epochs, counters: counters),
-                                       metadata: metadata).write(to: checkpointURL) }
+                if rank.isPrimary {
+                    try TrainingCheckpoint(model: model, optimizer: optimizer,
+                                           progress: TrainingProgress(epoch: 0, step: step, metrics: metrics.epochs, counters: counters),
+                                           metadata: metadata).write(to: checkpointURL)
+                }
                 clock = Date()
             }
         }
@@ -259,7 +263,8 @@ struct CharLSTM: ParsableCommand {
         }
         try options.writeJSON(["val_loss": validationLoss, "train_loss": lastTrainLoss, "steps": steps,
                                "ms_per_step": msPerStep, "seconds": trainingSeconds, "vocabulary_size": vocabularySize,
-                               "backend": device.name].merging(rank.jsonFields(samples: Double(steps * batchSize * rank.size), seconds: trainingSeconds)) { $1 })
+                               "backend": device.name]
+                                .merging(rank.jsonFields(samples: Double(steps * batchSize * rank.size), seconds: trainingSeconds)) { $1 })
     }
 
     /// Mean cross-entropy per character over the validation windows, each
