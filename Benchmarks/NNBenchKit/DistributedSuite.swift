@@ -136,7 +136,7 @@ public enum DistributedBenchmark {
             for _ in 0..<10 { try group.allReduce(&buffer) }
             averages.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 / 10)
         }
-        return try group.allReduce([median(averages)], .max)[0]
+        return try group.allReduce([Measurement(samples: averages).median], .max)[0]
     }
 
     /// A training step's compute time, every rank stepping at once: the
@@ -152,12 +152,7 @@ public enum DistributedBenchmark {
             try device.backend.synchronize()
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         }
-        return try group.allReduce([median(samples)], .max)[0]
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return try group.allReduce([Measurement(samples: samples).median], .max)[0]
     }
 
     private static func table(_ header: [String], rows: [[String]], leftAligned: Int = 1) -> String {

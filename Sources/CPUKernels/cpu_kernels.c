@@ -11,41 +11,11 @@
 static inline float bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline uint32_t float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
-// e^x as libm's expf (Cephes expf's method): x = n ln 2 + r with a
-// two-part ln 2, a degree-6 polynomial in r, and 2^n built in the exponent
-// bits; where 2^n is not a normal float (n = 128 below overflow, n < -126
-// in the subnormals) it is applied in two factors. +inf past ln FLT_MAX, 0
-// below the smallest subnormal, NaN stays NaN.
-static inline float exp_body(float x) {
-    float xc = x < -103.972084f ? -103.972084f : x;
-    xc = xc > 88.7228393f ? 88.7228393f : xc;
+// The heart of Cephes' expf, for x already clamped to where it is valid:
+// x = n ln 2 + r with a two-part ln 2, and e^r from a degree-6 polynomial.
+// Returns e^r; *t_bits gets the bits of t, whose low mantissa bits hold n.
+static inline float exp_reduced(float x, uint32_t *t_bits) {
     const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-    float t = xc * 1.44269504088896341f + shifter;
-    float n = t - shifter;
-    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    int32_t e = (int32_t)(float_to_bits(t) - 0x4B400000u) + 127;  // n + 127, the biased exponent
-    int subnormal = e <= 0, top = e >= 255;
-    int32_t biased = e + (subnormal ? 64 : 0) - (top ? 1 : 0);
-    y *= bits_to_float((uint32_t)biased << 23);
-    y = subnormal ? y * 5.42101086242752217e-20f : y;  // 2^-64
-    y = top ? y * 2.0f : y;
-    y = x > 88.72283935546875f ? __builtin_inff() : y;
-    return x < -103.972084f ? 0.0f : y;
-}
-
-// e^x clamped to [-87.3, 88.3] (normal results only): for sigmoid, tanh
-// and softmax, where the ends do not change the result.
-static inline float exp_clamped(float x) {
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
-    const float shifter = 12582912.0f;
     float t = x * 1.44269504088896341f + shifter;
     float n = t - shifter;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
@@ -55,8 +25,37 @@ static inline float exp_clamped(float x) {
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    return y * bits_to_float((float_to_bits(t) - 0x4B400000u + 127u) << 23);
+    *t_bits = float_to_bits(t);
+    return p * r * r + r + 1.0f;
+}
+
+// e^x as libm's expf: e^r times 2^n built in the exponent bits; where 2^n
+// is not a normal float (n = 128 below overflow, n < -126 in the
+// subnormals) it is applied in two factors. +inf past ln FLT_MAX, 0 below
+// the smallest subnormal, NaN stays NaN.
+static inline float exp_body(float x) {
+    float xc = x < -103.972084f ? -103.972084f : x;
+    xc = xc > 88.7228393f ? 88.7228393f : xc;
+    uint32_t t_bits;
+    float y = exp_reduced(xc, &t_bits);
+    int32_t e = (int32_t)(t_bits - 0x4B400000u) + 127;  // n + 127, the biased exponent
+    int subnormal = e <= 0, top = e >= 255;
+    int32_t biased = e + (subnormal ? 64 : 0) - (top ? 1 : 0);
+    y *= bits_to_float((uint32_t)biased << 23);
+    y = subnormal ? y * 5.42101086242752217e-20f : y;  // 2^-64
+    y = top ? y * 2.0f : y;
+    y = x > 88.72283935546875f ? __builtin_inff() : y;
+    return x < -103.972084f ? 0.0f : y;
+}
+
+// e^x clamped to [-87.3, 88.3] (normal results only, 2^n in one factor):
+// for sigmoid, tanh and softmax, where the ends do not change the result.
+static inline float exp_clamped(float x) {
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 88.3f ? 88.3f : x;
+    uint32_t t_bits;
+    float y = exp_reduced(x, &t_bits);
+    return y * bits_to_float((t_bits - 0x4B400000u + 127u) << 23);
 }
 
 static inline float sigmoid_body(float x) { return 1.0f / (1.0f + exp_clamped(-x)); }
