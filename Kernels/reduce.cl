@@ -95,6 +95,38 @@ kernel void NAME(global const T* restrict x, global T* restrict out, const int a
 
 STRIDED_REDUCE(reduce_strided_sum, (T)0, acc += v, acc)
 STRIDED_REDUCE(reduce_strided_mean, (T)0, acc += v, acc * scale)
+
+// Sums and means of 8 neighbouring outputs per work-item, with vector loads:
+// n = outer * groups, groups = ceil(inner / 8). PoCL vectorizes no kernel
+// that loops, so the kernel above walks one column per work-item in scalar
+// code, touching a new cache line per step (a [2048, 1024] bias gradient took
+// 9 ms on two cores). Each column still adds in order in T, as the kernel
+// above and the CPU backend do, so the results are the same bits.
+#define VEC8_(t) t##8
+#define VEC8(t) VEC8_(t)
+#define STRIDED_REDUCE8(NAME, FINISH) \
+kernel void NAME(global const T* restrict x, global T* restrict out, const int axis, const int inner, \
+                 const int groups, const int n, const T scale) { \
+    const int gi = get_global_id(0); \
+    if (gi >= n) return; \
+    const int o = gi / groups, i = (gi - o * groups) * 8; \
+    global const T* src = x + (long)o * axis * inner + i; \
+    global T* dst = out + (long)o * inner + i; \
+    if (i + 8 <= inner) { \
+        VEC8(T) acc = (VEC8(T))(0); \
+        for (int a = 0; a < axis; ++a) acc += vload8(0, src + (long)a * inner); \
+        vstore8(FINISH, 0, dst); \
+    } else { \
+        for (int j = 0; j < inner - i; ++j) { \
+            T acc = 0; \
+            for (int a = 0; a < axis; ++a) acc += src[(long)a * inner + j]; \
+            dst[j] = FINISH; \
+        } \
+    } \
+}
+
+STRIDED_REDUCE8(reduce_strided8_sum, acc)
+STRIDED_REDUCE8(reduce_strided8_mean, acc * scale)
 STRIDED_REDUCE(reduce_strided_max, -INFINITY, if (a == 0 || v > acc || isnan(v)) acc = v, acc)
 STRIDED_REDUCE(reduce_strided_min, INFINITY, if (a == 0 || v < acc || isnan(v)) acc = v, acc)
 

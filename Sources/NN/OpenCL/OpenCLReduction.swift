@@ -17,6 +17,12 @@ extension OpenCLBackend {
             let local = reductionGroupSize
             launch(.reduce, "reduce_rows_\(op)", dtype: xb.dtype, global: view.outer * local, local: local,
                    .buffer(xb), .buffer(ob), .int(view.axis), .scalar(scale), .local(local * 8))
+        } else if view.inner >= 8 && (op == .sum || op == .mean) {
+            // Bias gradients: columns summed over a long axis, 8 per work-item.
+            let groups = (view.inner + 7) / 8
+            launch(.reduce, "reduce_strided8_\(op)", dtype: xb.dtype, global: view.outer * groups,
+                   .buffer(xb), .buffer(ob), .int(view.axis), .int(view.inner), .int(groups), .int(view.outer * groups),
+                   .scalar(scale))
         } else {
             launch(.reduce, "reduce_strided_\(op)", dtype: xb.dtype, global: outputs,
                    .buffer(xb), .buffer(ob), .int(view.axis), .int(view.inner), .int(outputs), .scalar(scale))
