@@ -1,21 +1,69 @@
-// Elementwise ops, one kernel per op generated from its expression.
+// Elementwise ops. Each op is an inline function named after it, and (unless
+// FUSED_CHAIN is defined) a kernel applying it to every element; fused
+// chains (OpenCLFusedElementwise.swift) call the functions from one
+// generated kernel, so a chain rounds as its ops run one by one.
 // Unary: x is the input, p0/p1 the op's parameters.
 // Unary backward: x input, y = op(x), g the output gradient.
 // Binary: a and b after broadcasting; binary backward writes both partials.
+// NAME is only ever pasted (##): names such as abs and sqrt are macros of
+// the OpenCL compiler, and an unpasted macro argument is expanded.
 
-#define UNARY(NAME, EXPR) \
-kernel void unary_##NAME(global const T* restrict xs, global T* restrict ys, const int n, const T p0, const T p1) { \
+#ifdef FUSED_CHAIN
+#define UNARY_KERNEL(KERNEL, OP)
+#define UNARY_BACKWARD_KERNEL(KERNEL, OP)
+#define BINARY_KERNEL(KERNEL, OP)
+#define BINARY_BACKWARD_KERNEL(KERNEL, OP_A, OP_B)
+#else
+#define UNARY_KERNEL(KERNEL, OP) \
+kernel void KERNEL(global const T* restrict xs, global T* restrict ys, const int n, const T p0, const T p1) { \
     const int i = get_global_id(0); \
-    if (i < n) { const T x = xs[i]; ys[i] = (EXPR); } \
+    if (i < n) ys[i] = OP(xs[i], p0, p1); \
 }
-
-#define UNARY_BACKWARD(NAME, EXPR) \
-kernel void unary_backward_##NAME(global const T* restrict xs, global const T* restrict ys, \
+#define UNARY_BACKWARD_KERNEL(KERNEL, OP) \
+kernel void KERNEL(global const T* restrict xs, global const T* restrict ys, \
                                   global const T* restrict gs, global T* restrict out, const int n, \
                                   const T p0, const T p1) { \
     const int i = get_global_id(0); \
-    if (i < n) { const T x = xs[i]; const T y = ys[i]; const T g = gs[i]; out[i] = (EXPR); } \
+    if (i < n) out[i] = OP(xs[i], ys[i], gs[i], p0, p1); \
 }
+// Binary ops walk their collapsed broadcast layout with walk_offsets
+// (common.cl): out is dense, a and b follow their strides.
+#define BINARY_KERNEL(KERNEL, OP) \
+kernel void KERNEL(global const T* restrict as, global const T* restrict bs, global T* restrict out, \
+                          const int rank, const int8 shape, const int8 sa, const int8 sb) { \
+    int i, ia, ib; \
+    if (!walk_offsets(rank, shape, sa, sb, &i, &ia, &ib)) return; \
+    out[i] = OP(as[ia], bs[ib]); \
+}
+#define BINARY_BACKWARD_KERNEL(KERNEL, OP_A, OP_B) \
+kernel void KERNEL(global const T* restrict as, global const T* restrict bs, \
+                                   global const T* restrict gs, global T* ga, global T* gb, const int wantA, \
+                                   const int wantB, const int rank, const int8 shape, const int8 sa, \
+                                   const int8 sb) { \
+    int i, ia, ib; \
+    if (!walk_offsets(rank, shape, sa, sb, &i, &ia, &ib)) return; \
+    const T a = as[ia]; const T b = bs[ib]; const T g = gs[i]; \
+    if (wantA) ga[i] = OP_A(a, b, g); \
+    if (wantB) gb[i] = OP_B(a, b, g); \
+}
+#endif
+
+#define UNARY(NAME, EXPR) \
+inline T unary_op_##NAME(const T x, const T p0, const T p1) { return (EXPR); } \
+UNARY_KERNEL(unary_##NAME, unary_op_##NAME)
+
+#define UNARY_BACKWARD(NAME, EXPR) \
+inline T unary_grad_##NAME(const T x, const T y, const T g, const T p0, const T p1) { return (EXPR); } \
+UNARY_BACKWARD_KERNEL(unary_backward_##NAME, unary_grad_##NAME)
+
+#define BINARY(NAME, EXPR) \
+inline T binary_op_##NAME(const T a, const T b) { return (EXPR); } \
+BINARY_KERNEL(binary_##NAME, binary_op_##NAME)
+
+#define BINARY_BACKWARD(NAME, EXPR_A, EXPR_B) \
+inline T binary_grad_a_##NAME(const T a, const T b, const T g) { return (EXPR_A); } \
+inline T binary_grad_b_##NAME(const T a, const T b, const T g) { return (EXPR_B); } \
+BINARY_BACKWARD_KERNEL(binary_backward_##NAME, binary_grad_a_##NAME, binary_grad_b_##NAME)
 
 UNARY(negate, -x)
 UNARY(abs, fabs(x))
@@ -58,30 +106,6 @@ UNARY_BACKWARD(multiplyScalar, g * p0)
 UNARY_BACKWARD(power, p0 == (T)0 ? (T)0 : g * p0 * pow(x, p0 - (T)1))
 UNARY_BACKWARD(clamp, x >= p0 && x <= p1 ? g : (T)0)
 UNARY_BACKWARD(sign, (T)0)
-
-// Binary ops walk their collapsed broadcast layout with walk_offsets
-// (common.cl): out is dense, a and b follow their strides.
-
-#define BINARY(NAME, EXPR) \
-kernel void binary_##NAME(global const T* restrict as, global const T* restrict bs, global T* restrict out, \
-                          const int rank, const int8 shape, const int8 sa, const int8 sb) { \
-    int i, ia, ib; \
-    if (!walk_offsets(rank, shape, sa, sb, &i, &ia, &ib)) return; \
-    const T a = as[ia]; const T b = bs[ib]; \
-    out[i] = (EXPR); \
-}
-
-#define BINARY_BACKWARD(NAME, EXPR_A, EXPR_B) \
-kernel void binary_backward_##NAME(global const T* restrict as, global const T* restrict bs, \
-                                   global const T* restrict gs, global T* ga, global T* gb, const int wantA, \
-                                   const int wantB, const int rank, const int8 shape, const int8 sa, \
-                                   const int8 sb) { \
-    int i, ia, ib; \
-    if (!walk_offsets(rank, shape, sa, sb, &i, &ia, &ib)) return; \
-    const T a = as[ia]; const T b = bs[ib]; const T g = gs[i]; \
-    if (wantA) ga[i] = (EXPR_A); \
-    if (wantB) gb[i] = (EXPR_B); \
-}
 
 BINARY(add, a + b)
 BINARY(subtract, a - b)

@@ -20,7 +20,7 @@ public enum CheckCatalog {
     static let elementwise = Tolerance.elementwise(rel: 1e-5, abs: 1e-6)
 
     public static func cases(_ scale: CheckScale) -> [CheckCase] {
-        gemm(scale) + unary(scale) + binary(scale) + reductions(scale) + softmax(scale) + convolution(scale)
+        gemm(scale) + unary(scale) + binary(scale) + fused(scale) + reductions(scale) + softmax(scale) + convolution(scale)
             + pooling(scale) + random(scale) + optimizers(scale) + layout() + recurrentCells()
     }
 
@@ -132,14 +132,74 @@ public enum CheckCatalog {
         return cases
     }
 
+    // MARK: Fused elementwise chains
+
+    /// Every op function the generated kernels call, forward and backward,
+    /// as a fused chain; every broadcast pattern a fused layout walks (dense,
+    /// a row, a channel, a scalar, two operands broadcast both ways); and a
+    /// float64 chain.
+    public static func fused(_ scale: CheckScale) -> [CheckCase] {
+        var cases: [CheckCase] = []
+        for (index, (op, low, high)) in unaryOps.enumerated() {
+            let count = 1000, seed = UInt64(index * 10 + 3)
+            let b = ElementwiseProgram.Builder(inputCount: 2)
+            let x = b.input(0), g = b.input(1), y = b.add(.unary(op, x))
+            let program = b.finish(outputs: [y, b.add(.unaryGradient(op, x: x, y: y, grad: g))])
+            cases.append(fusedCase("fused \(op)", [[count], [count]], program,
+                                   [.random(count, seed: seed, low: low, high: high), .random(count, seed: seed + 1)]))
+        }
+        let shapes: [([Int], [Int])] = sizes(scale, [([2, 3], [3]), ([3, 1], [1, 4]), ([2, 3, 4], [3, 1]), ([5], []),
+                                                     ([2, 3, 4, 5], [3, 1, 1])],
+                                             more: [([31, 1, 7], [1, 13, 1]), ([300, 200], [200])])
+        for op in BinaryOp.allCases {
+            for (sa, sb) in shapes {
+                let out = BroadcastLayout.outputShape(sa, sb)!
+                let b = ElementwiseProgram.Builder(inputCount: 3)
+                let a = b.input(0), c = b.input(1), g = b.input(2)
+                let program = b.finish(outputs: [b.add(.binary(op, a, c)), b.add(.binaryGradient(op, a, c, grad: g, wantB: false)),
+                                                 b.add(.binaryGradient(op, a, c, grad: g, wantB: true))])
+                let low: Double = op == .power || op == .divide ? 0.5 : -2
+                cases.append(fusedCase("fused \(op)", [sa, sb, out], program,
+                                       [.random(sa.reduce(1, *), seed: 1, low: low, high: 2),
+                                        .random(sb.reduce(1, *), seed: 2, low: low, high: 2), .random(out.reduce(1, *), seed: 3)]))
+            }
+        }
+        // A chain through every kind of node: x * sigmoid(x + bias), its
+        // gradient program (both outputs), in float32 and float64.
+        let swish = FusedElementwise("swish+bias") { x, bias in (x + bias) * (x + bias).sigmoid() }.program
+        let gradient = swish.gradient(needs: [true, true])!.program
+        for dtype in [DType.float32, .float64] {
+            let tolerance = dtype == .float64 ? Tolerance.elementwise(rel: 1e-12, abs: 1e-14) : elementwise
+            cases.append(fusedCase("fused chain", [[17, 9], [9], [17, 9]], gradient,
+                                   [.random(153, seed: 4, dtype: dtype), .random(9, seed: 5, dtype: dtype),
+                                    .random(153, seed: 6, dtype: dtype)], tolerance: tolerance, dtype: dtype))
+        }
+        return cases
+    }
+
+    /// One fused program over inputs of `shapes` (broadcast to the last's
+    /// broadcast of all).
+    static func fusedCase(_ name: String, _ shapes: [[Int]], _ program: ElementwiseProgram, _ inputs: [CheckInput],
+                          tolerance: Tolerance = elementwise, dtype: DType = .float32) -> CheckCase {
+        let out = shapes.dropFirst().reduce(shapes[0]) { BroadcastLayout.outputShape($0, $1)! }
+        let layout = FusedLayout(output: out, inputs: shapes)!
+        return CheckCase(name, shapes.map { "\($0)" }.joined(separator: " "), inputs, tolerance, dtype: dtype) { backend, x in
+            let outputs = program.outputs.map { _ in backend.makeBuffer(count: layout.count, dtype: dtype) }
+            backend.fused(program, inputs: x, outputs: outputs, layout: layout)
+            return outputs
+        }
+    }
+
     // MARK: Reductions and softmax
 
-    /// Rows that leave work-groups partially filled (1, 3, 127..129) and
-    /// long rows, which run the local-memory tree.
+    /// Rows that leave work-groups partially filled (1, 3, 127..129), long
+    /// rows, which run the local-memory tree, and strided columns 8 to a
+    /// work-item with and without a partial last group (inner 16, 19).
     static func axisViews(_ scale: CheckScale) -> [AxisView] {
         sizes(scale, [AxisView(outer: 1, axis: 1, inner: 1), AxisView(outer: 5, axis: 3, inner: 1),
                       AxisView(outer: 3, axis: 127, inner: 1), AxisView(outer: 7, axis: 129, inner: 1),
-                      AxisView(outer: 4, axis: 5, inner: 6), AxisView(outer: 1, axis: 1000, inner: 1)],
+                      AxisView(outer: 4, axis: 5, inner: 6), AxisView(outer: 1, axis: 1000, inner: 1),
+                      AxisView(outer: 2, axis: 33, inner: 16), AxisView(outer: 3, axis: 17, inner: 19)],
               more: [AxisView(outer: 2, axis: 128, inner: 1), AxisView(outer: 1, axis: 100_003, inner: 1),
                      AxisView(outer: 1, axis: 300, inner: 65)])
     }

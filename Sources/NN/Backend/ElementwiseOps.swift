@@ -92,4 +92,11 @@ public protocol ElementwiseOps: AnyObject {
     /// caller's job (a sum over the broadcast axes).
     func binaryBackward(_ op: BinaryOp, _ a: DeviceBuffer, _ b: DeviceBuffer, gradOut: DeviceBuffer,
                         gradA: DeviceBuffer?, gradB: DeviceBuffer?, layout: BroadcastLayout)
+
+    /// Runs a chain of the ops above as one pass: outputs[j][i] = output j of
+    /// `program` at element i, input k read at element i's offset under
+    /// `layout.strides[k]`. Outputs are dense with layout.count elements and
+    /// alias no input. Each node rounds as its own op would, so the result
+    /// is the same bits as the chain run op by op on this backend.
+    func fused(_ program: ElementwiseProgram, inputs: [DeviceBuffer], outputs: [DeviceBuffer], layout: FusedLayout)
 }

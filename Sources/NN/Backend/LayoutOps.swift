@@ -39,26 +39,33 @@ public struct StridedWalk: Equatable, Sendable {
     }
 }
 
-/// `shape` walked under two stride sets with as few axes as it needs:
-/// size-1 axes dropped, and an axis merged into the one before it when both
-/// stride sets continue across the boundary with the same step. Rank >= 1
-/// (an empty walk is [1] with strides 0). Strided copies (StridedWalk) and
-/// broadcasts (BroadcastLayout, whose output is dense and so always
-/// merges) collapse this way.
-func collapsedAxes(_ shape: [Int], _ a: [Int], _ b: [Int]) -> (shape: [Int], a: [Int], b: [Int]) {
-    var walked: [Int] = [], aS: [Int] = [], bS: [Int] = []
+/// `shape` walked under several stride sets with as few axes as it needs:
+/// size-1 axes dropped, and an axis merged into the one before it when
+/// every stride set continues across the boundary with the same step.
+/// Rank >= 1 (an empty walk is [1] with strides 0). Strided copies
+/// (StridedWalk), broadcasts (BroadcastLayout) and fused elementwise ops
+/// (FusedLayout), whose outputs are dense and so always merge, collapse
+/// this way.
+func collapsedAxes(_ shape: [Int], _ sets: [[Int]]) -> (shape: [Int], strides: [[Int]]) {
+    var walked: [Int] = [], strides = [[Int]](repeating: [], count: sets.count)
     for axis in shape.indices where shape[axis] != 1 {
         let size = shape[axis]
-        if let last = walked.indices.last, aS[last] == a[axis] * size, bS[last] == b[axis] * size {
+        if let last = walked.indices.last, sets.indices.allSatisfy({ strides[$0][last] == sets[$0][axis] * size }) {
             walked[last] *= size
-            aS[last] = a[axis]
-            bS[last] = b[axis]
+            for k in sets.indices { strides[k][last] = sets[k][axis] }
         } else {
-            walked.append(size); aS.append(a[axis]); bS.append(b[axis])
+            walked.append(size)
+            for k in sets.indices { strides[k].append(sets[k][axis]) }
         }
     }
-    if walked.isEmpty { return ([1], [0], [0]) }
-    return (walked, aS, bS)
+    if walked.isEmpty { return ([1], sets.map { _ in [0] }) }
+    return (walked, strides)
+}
+
+/// The two-operand form.
+func collapsedAxes(_ shape: [Int], _ a: [Int], _ b: [Int]) -> (shape: [Int], a: [Int], b: [Int]) {
+    let walk = collapsedAxes(shape, [a, b])
+    return (walk.shape, walk.strides[0], walk.strides[1])
 }
 
 /// Data movement. One primitive, a strided copy, carries transpose, slice,

@@ -102,7 +102,7 @@ private func floatKernel<T>(_ x: UnsafeMutablePointer<T>, _ out: UnsafeMutablePo
 @inline(__always)
 private func sigmoid<T: CPUScalar>(_ x: T) -> T { 1 / (1 + T.exp(-x)) }
 
-private func unaryForward<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>,
+func unaryForward<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>,
                                         _ out: UnsafeMutablePointer<T>, _ n: Int) {
     switch op {
     case .negate: map1(x, out, n) { -$0 }
@@ -144,7 +144,7 @@ private func unaryForward<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer
     }
 }
 
-private func unaryDerivative<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
+func unaryDerivative<T: CPUScalar>(_ op: UnaryOp, _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>,
                                            _ g: UnsafeMutablePointer<T>, _ out: UnsafeMutablePointer<T>, _ n: Int) {
     switch op {
     case .negate: map3(x, y, g, out, n) { _, _, g in -g }
@@ -229,7 +229,7 @@ private func broadcastRow<T>(_ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePoi
 }
 
 /// One row of a binary op.
-private func binaryRow<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+func binaryRow<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
                                      _ out: UnsafeMutablePointer<T>, _ n: Int, _ sa: Int, _ sb: Int) {
     switch op {
     case .add: broadcastRow(a, b, out, n, sa, sb) { $0 + $1 }
@@ -244,7 +244,7 @@ private func binaryRow<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T
 
 /// One row of the two partials of a binary op at output shape: each is a
 /// function of (a, b, g), with g and the outputs dense.
-private func binaryPartialsRow<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
+func binaryPartialsRow<T: CPUScalar>(_ op: BinaryOp, _ a: UnsafeMutablePointer<T>, _ b: UnsafeMutablePointer<T>,
                                              _ g: UnsafeMutablePointer<T>, _ gradA: UnsafeMutablePointer<T>?,
                                              _ gradB: UnsafeMutablePointer<T>?, _ n: Int, _ sa: Int, _ sb: Int) {
     @inline(__always)

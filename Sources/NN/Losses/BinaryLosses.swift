@@ -20,16 +20,25 @@ public struct BCELoss: Loss {
     public func callAsFunction(_ input: Tensor, _ target: Tensor) -> Tensor {
         checkSameShape("BCELoss", input, target)
         var losses = Tensor.lossOp("binaryCrossEntropy", [input, target], forward: { xs in
-            let x = xs[0], y = xs[1]
-            return -(y * x.log().clamp(min: -100) + (1 - y) * (1 - x).log().clamp(min: -100))
+            Pieces.loss(xs[0], xs[1])
         }, backward: { g, xs, needs in
-            let x = xs[0], y = xs[1]
-            let gx = needs[0] ? g * (x - y) / (x * (1 - x)).clamp(min: 1e-12) : nil
-            let gy = needs[1] ? g * ((1 - x).log().clamp(min: -100) - x.log().clamp(min: -100)) : nil
-            return [gx, gy]
+            [needs[0] ? Pieces.inputGradient(g, xs[0], xs[1]) : nil, needs[1] ? Pieces.targetGradient(g, xs[0]) : nil]
         })
         if let weight { losses = losses * weight.to(dtype: input.dtype) }
         return reduction.apply(losses)
+    }
+
+    /// The per-element loss and its gradients, each one fused kernel.
+    private enum Pieces {
+        static let loss = FusedElementwise("binaryCrossEntropy") { x, y in
+            -(y * x.log().clamp(min: -100) + (1 - y) * (1 - x).log().clamp(min: -100))
+        }
+        static let inputGradient = FusedElementwise("binaryCrossEntropy input gradient") { g, x, y in
+            g * (x - y) / (x * (1 - x)).clamp(min: 1e-12)
+        }
+        static let targetGradient = FusedElementwise("binaryCrossEntropy target gradient") { g, x in
+            g * ((1 - x).log().clamp(min: -100) - x.log().clamp(min: -100))
+        }
     }
 }
 
@@ -67,29 +76,52 @@ public struct BCEWithLogitsLoss: Loss {
             require(BroadcastLayout.outputShape(input.shape, pw.shape) == input.shape,
                          ShapeErrors.mismatch("BCEWithLogitsLoss", input.shape, pw.shape, "posWeight must broadcast to the input"))
             losses = Tensor.lossOp("binaryCrossEntropyWithLogits", [input, target, pw], forward: { xs in
-                let x = xs[0], y = xs[1], p = xs[2]
-                return (1 - y) * x + (1 + (p - 1) * y) * Self.softplusOfNegative(x)
+                Weighted.loss(xs[0], xs[1], xs[2])
             }, backward: { g, xs, needs in
                 let x = xs[0], y = xs[1], p = xs[2]
-                let logWeight = 1 + (p - 1) * y
-                let gx = needs[0] ? g * ((1 - y) - logWeight * (-x).sigmoid()) : nil
-                let gy = needs[1] ? g * ((p - 1) * Self.softplusOfNegative(x) - x) : nil
-                let gp = needs[2] ? (g * y * Self.softplusOfNegative(x)).sumToShape(p.shape) : nil
-                return [gx, gy, gp]
+                return [needs[0] ? Weighted.inputGradient(g, x, y, p) : nil, needs[1] ? Weighted.targetGradient(g, x, p) : nil,
+                        needs[2] ? Weighted.posWeightGradient(g, x, y).sumToShape(p.shape) : nil]
             })
         } else {
             losses = Tensor.lossOp("binaryCrossEntropyWithLogits", [input, target], forward: { xs in
-                let x = xs[0], y = xs[1]
-                return x.relu() - x * y + (-x.abs()).softplus()
+                Unweighted.loss(xs[0], xs[1])
             }, backward: { g, xs, needs in
-                let x = xs[0], y = xs[1]
-                return [needs[0] ? g * (x.sigmoid() - y) : nil, needs[1] ? -(g * x) : nil]
+                [needs[0] ? Unweighted.inputGradient(g, xs[0], xs[1]) : nil, needs[1] ? Unweighted.targetGradient(g, xs[0]) : nil]
             })
         }
         if let weight { losses = losses * weight.to(dtype: input.dtype) }
         return reduction.apply(losses)
     }
 
+    /// The per-element loss and its gradients, each one fused kernel.
+    private enum Unweighted {
+        static let loss = FusedElementwise("binaryCrossEntropyWithLogits") { x, y in
+            x.relu() - x * y + (-x.abs()).softplus()
+        }
+        static let inputGradient = FusedElementwise("binaryCrossEntropyWithLogits input gradient") { g, x, y in
+            g * (x.sigmoid() - y)
+        }
+        static let targetGradient = FusedElementwise("binaryCrossEntropyWithLogits target gradient") { g, x in -(g * x) }
+    }
+
+    /// The same with `posWeight` p.
+    private enum Weighted {
+        static let loss = FusedElementwise("binaryCrossEntropyWithLogits", inputs: 3) { v in
+            let x = v[0], y = v[1], p = v[2]
+            return (1 - y) * x + (1 + (p - 1) * y) * softplusOfNegative(x)
+        }
+        static let inputGradient = FusedElementwise("binaryCrossEntropyWithLogits input gradient", inputs: 4) { v in
+            let g = v[0], x = v[1], y = v[2], p = v[3]
+            return g * ((1 - y) - (1 + (p - 1) * y) * (-x).sigmoid())
+        }
+        static let targetGradient = FusedElementwise("binaryCrossEntropyWithLogits target gradient") { g, x, p in
+            g * ((p - 1) * softplusOfNegative(x) - x)
+        }
+        static let posWeightGradient = FusedElementwise("binaryCrossEntropyWithLogits posWeight gradient") { g, x, y in
+            g * y * softplusOfNegative(x)
+        }
+    }
+
     /// log(1 + exp(-x)) = max(-x, 0) + log(1 + exp(-|x|)), stable for any x.
-    private static func softplusOfNegative(_ x: Tensor) -> Tensor { (-x).relu() + (-x.abs()).softplus() }
+    private static func softplusOfNegative(_ x: FusedValue) -> FusedValue { (-x).relu() + (-x.abs()).softplus() }
 }

@@ -6,8 +6,10 @@ public struct MSELoss: Loss {
 
     public func callAsFunction(_ input: Tensor, _ target: Tensor) -> Tensor {
         checkSameShape("MSELoss", input, target)
-        return reduction.apply((input - target).square())
+        return reduction.apply(MSELoss.squaredError(input, target))
     }
+
+    private static let squaredError = FusedElementwise("mse") { x, y in (x - y).square() }
 }
 
 /// Mean absolute error, |input - target| per element (torch.nn.L1Loss). The
@@ -19,8 +21,10 @@ public struct L1Loss: Loss {
 
     public func callAsFunction(_ input: Tensor, _ target: Tensor) -> Tensor {
         checkSameShape("L1Loss", input, target)
-        return reduction.apply((input - target).abs())
+        return reduction.apply(L1Loss.absoluteError(input, target))
     }
+
+    private static let absoluteError = FusedElementwise("l1") { x, y in (x - y).abs() }
 }
 
 /// The mean absolute error under its other name.

@@ -1,43 +1,57 @@
 /// Activation layers (PyTorch's `nn.Sigmoid`, `nn.ReLU`, ...). All but PReLU
 /// and Maxout are stateless wrappers around the tensor ops of the same name.
 
-public final class Sigmoid: Module {
+/// An activation that is one elementwise function of its input, so it can
+/// join a fused chain (`FusedElementwise`): `Sequential` runs a `Linear`
+/// followed by one of these as the GEMM and one kernel for bias and
+/// activation together.
+public protocol ElementwiseActivation: Module {
+    /// The activation of a traced value, built from the same op as `forward`.
+    func apply(_ x: FusedValue) -> FusedValue
+}
+
+public final class Sigmoid: Module, ElementwiseActivation {
     public override init() { super.init() }
     public override func forward(_ input: Tensor) -> Tensor { input.sigmoid() }
+    public func apply(_ x: FusedValue) -> FusedValue { x.sigmoid() }
 }
 
-public final class Tanh: Module {
+public final class Tanh: Module, ElementwiseActivation {
     public override init() { super.init() }
     public override func forward(_ input: Tensor) -> Tensor { input.tanh() }
+    public func apply(_ x: FusedValue) -> FusedValue { x.tanh() }
 }
 
-public final class ReLU: Module {
+public final class ReLU: Module, ElementwiseActivation {
     public override init() { super.init() }
     public override func forward(_ input: Tensor) -> Tensor { input.relu() }
+    public func apply(_ x: FusedValue) -> FusedValue { x.relu() }
 }
 
 /// max(0, x) + negativeSlope * min(0, x).
-public final class LeakyReLU: Module {
+public final class LeakyReLU: Module, ElementwiseActivation {
     public let negativeSlope: Double
     public init(negativeSlope: Double = 0.01) {
         self.negativeSlope = negativeSlope
         super.init()
     }
     public override func forward(_ input: Tensor) -> Tensor { input.leakyReLU(negativeSlope: negativeSlope) }
+    public func apply(_ x: FusedValue) -> FusedValue { x.leakyReLU(negativeSlope: negativeSlope) }
 }
 
 /// x for x > 0, alpha * (exp(x) - 1) otherwise.
-public final class ELU: Module {
+public final class ELU: Module, ElementwiseActivation {
     public let alpha: Double
     public init(alpha: Double = 1) {
         self.alpha = alpha
         super.init()
     }
     public override func forward(_ input: Tensor) -> Tensor { input.elu(alpha: alpha) }
+    public func apply(_ x: FusedValue) -> FusedValue { x.elu(alpha: alpha) }
 }
 
 /// log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold.
-public final class Softplus: Module {
+public final class Softplus: Module, ElementwiseActivation {
     public let beta: Double
     public let threshold: Double
     public init(beta: Double = 1, threshold: Double = 20) {
@@ -46,6 +60,7 @@ public final class Softplus: Module {
         super.init()
     }
     public override func forward(_ input: Tensor) -> Tensor { input.softplus(beta: beta, threshold: threshold) }
+    public func apply(_ x: FusedValue) -> FusedValue { x.softplus(beta: beta, threshold: threshold) }
 }
 
 /// Softmax along `dim` (PyTorch deprecates an implicit dim; here it is
@@ -97,9 +112,11 @@ public final class PReLU: Module {
             // [C, 1, ..., 1] lines the slopes up with axis 1 under broadcasting.
             slope = slope.reshaped([numParameters] + [Int](repeating: 1, count: input.rank - 2))
         }
-        // max(0, x) + a min(0, x) = relu(x) - a relu(-x)
-        return input.relu() - slope * (-input).relu()
+        return PReLU.function(input, slope)
     }
+
+    /// max(0, x) + a min(0, x) = relu(x) - a relu(-x), one kernel.
+    private static let function = FusedElementwise("prelu") { x, a in x.relu() - a * (-x).relu() }
 }
 
 /// Maxout units (Goodfellow et al. 2013): each of `outFeatures` outputs is

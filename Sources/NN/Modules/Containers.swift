@@ -23,7 +23,20 @@ public final class Sequential: Module {
     public subscript(index: Int) -> Module { layers[index] }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { x, layer in layer(x) }
+        var x = input, i = 0
+        while i < layers.count {
+            // A Linear and the elementwise activation after it: the GEMM and
+            // one fused kernel for bias and activation (same bits).
+            if let linear = layers[i] as? Linear, i + 1 < layers.count,
+               let activation = layers[i + 1] as? ElementwiseActivation {
+                x = linear.forward(x, then: activation)
+                i += 2
+            } else {
+                x = layers[i](x)
+                i += 1
+            }
+        }
+        return x
     }
 }
 

@@ -41,4 +41,17 @@ public final class Linear: Module {
         let out = rows.linear(weight: weight.value, bias: bias?.value)
         return input.rank == 2 ? out : out.reshaped(leading + [outFeatures])
     }
+
+    /// `activation(forward(input))` with the bias and the activation in one
+    /// fused kernel after the GEMM (the same bits as the two run apart).
+    public func forward(_ input: Tensor, then activation: ElementwiseActivation) -> Tensor {
+        require(input.rank >= 1 && input.shape[input.rank - 1] == inFeatures,
+                     "Linear(\(inFeatures), \(outFeatures)): input \(input.shape) must be [*, \(inFeatures)]")
+        let leading = Array(input.shape.dropLast())
+        let rows = input.rank == 2 ? input : input.reshaped([leading.reduce(1, *), inFeatures])
+        let product = rows.linear(weight: weight.value, bias: nil)
+        let out = bias.map { FusedElementwise("linear+\(type(of: activation))") { x, b in activation.apply(x + b) }(product, $0.value) }
+            ?? FusedElementwise("\(type(of: activation))") { activation.apply($0) }(product)
+        return input.rank == 2 ? out : out.reshaped(leading + [outFeatures])
+    }
 }

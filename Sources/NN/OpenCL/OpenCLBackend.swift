@@ -98,6 +98,8 @@ public final class OpenCLBackend: Backend {
     /// the caller asks for.
     public private(set) var uploads = 0
     public private(set) var downloads = 0
+    /// Kernels enqueued so far (fusion tests count what a chain saves).
+    public internal(set) var launches = 0
 
     /// Builds every kernel program for `dtypes` now instead of on first use
     /// (before timing, or to surface a build error early).

@@ -28,6 +28,21 @@ extension OpenCLBackend {
     /// `defines` picks a program variant (the tuner's GEMM blocks).
     func launch(_ family: KernelFamily, _ name: String, dtype: DType, global: [Int], local: [Int]?, defines: String = "",
                 _ arguments: [KernelArgument]) {
+        launch(name, dtype: dtype, global: global, local: local, arguments) {
+            try programs.kernel(family, name, dtype: dtype, defines: defines)
+        }
+    }
+
+    /// Enqueues kernel `name` of a generated program (`source` is what follows
+    /// elementwise.cl's op functions).
+    func launch(generated source: String, _ name: String, dtype: DType, global: [Int], _ arguments: [KernelArgument]) {
+        launch(name, dtype: dtype, global: global, local: nil, arguments) {
+            try programs.kernel(generated: source, name, dtype: dtype)
+        }
+    }
+
+    private func launch(_ name: String, dtype: DType, global: [Int], local: [Int]?, _ arguments: [KernelArgument],
+                        kernel resolve: () throws -> cl_kernel) {
         guard global.allSatisfy({ $0 > 0 }) else { return }
         // Kernels index with 32-bit ints.
         require(global.allSatisfy { $0 <= Int(Int32.max) },
@@ -35,7 +50,7 @@ extension OpenCLBackend {
         lock.lock()
         defer { lock.unlock() }
         do {
-            let kernel = try programs.kernel(family, name, dtype: dtype, defines: defines)
+            let kernel = try resolve()
             for (index, argument) in arguments.enumerated() {
                 try setArgument(kernel, index, argument, dtype: dtype, name: name)
             }
@@ -55,6 +70,7 @@ extension OpenCLBackend {
                 }
             }
             try check(status, "clEnqueueNDRangeKernel(\(name), global \(globalSize), local \(local.map { "\($0)" } ?? "auto"))")
+            launches += 1
         } catch {
             record(error)
         }

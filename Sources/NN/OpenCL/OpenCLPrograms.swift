@@ -92,10 +92,34 @@ final class OpenCLPrograms {
 
     func program(_ family: KernelFamily, _ dtype: DType, defines: String = "") throws -> cl_program {
         let key = "\(family.rawValue)/\(dtype)" + (defines.isEmpty ? "" : " \(defines)")
+        return try program(key, dtype, source: KernelSources.common + "\n" + family.source,
+                           options: options(family, dtype, defines: defines))
+    }
+
+    /// The kernel `name` of a generated program (a fused elementwise chain,
+    /// which calls the op functions of elementwise.cl): built once per
+    /// source text and dtype, and kept in the binary cache like the
+    /// families.
+    func kernel(generated source: String, _ name: String, dtype: DType) throws -> cl_kernel {
+        let key = "generated/\(dtype)/\(source)"
+        if let kernel = kernels[key] { return kernel }
+        let program = try self.program(key, dtype,
+                                       source: "#define FUSED_CHAIN\n" + KernelSources.common + "\n" + KernelSources.elementwise
+                                           + "\n" + source,
+                                       options: options(.elementwise, dtype))
+        var status: cl_int = 0
+        guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
+            throw OpenCLError.call(operation: "clCreateKernel(\(name))", code: status)
+        }
+        kernels[key] = kernel
+        return kernel
+    }
+
+    private func program(_ key: String, _ dtype: DType, source: String, options: String) throws -> cl_program {
         if let program = programs[key] { return program }
         if let failure = failures[key] { throw failure }
         do {
-            return try buildProgram(family, dtype, defines: defines, key: key)
+            return try buildProgram(dtype, source: source, options: options, key: key)
         } catch {
             failures[key] = error
             throw error
@@ -113,12 +137,10 @@ final class OpenCLPrograms {
         return limit
     }
 
-    private func buildProgram(_ family: KernelFamily, _ dtype: DType, defines: String, key: String) throws -> cl_program {
+    private func buildProgram(_ dtype: DType, source: String, options: String, key: String) throws -> cl_program {
         if dtype == .float64 && !device.supportsFloat64 {
             throw OpenCLError.unsupported(device: device.name, what: "float64 (cl_khr_fp64)")
         }
-        let source = KernelSources.common + "\n" + family.source
-        let options = options(family, dtype, defines: defines)
         let cacheKey = cache?.key(device: device, options: options, source: source)
         if let cacheKey, let binary = cache?.load(cacheKey), let program = try? buildFromBinary(binary, options: options) {
             programs[key] = program

@@ -34,7 +34,7 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double, normType: D
             let sum = powered.dropFirst().reduce(powered[0], +)
             total = normType == 1 ? sum : (normType == 2 ? sum.sqrt() : sum.pow(1 / normType))
         }
-        let coefficient = (maxNorm / (total + 1e-6)).clamp(max: 1)
+        let coefficient = FusedElementwise("clipGradNorm") { (maxNorm / ($0 + 1e-6)).clamp(max: 1) }(total)
         for entry in withGrads { entry.value.grad = entry.grad * coefficient }
         return total
     }

@@ -12,6 +12,12 @@ final class ElementwiseParityTests: XCTestCase {
         try assertParity(CheckCatalog.unary(ParityDevices.scale) + CheckCatalog.binary(ParityDevices.scale))
     }
 
+    /// Every op function and broadcast pattern of the generated fused-chain
+    /// kernels, forward and backward.
+    func testCatalogFusedChains() throws {
+        try assertParity(CheckCatalog.fused(ParityDevices.scale))
+    }
+
     /// Ops that round nothing must agree bit for bit, on the inputs where
     /// their rules matter: zeros (relu/abs/sign derivatives), clamp bounds,
     /// and ties (maximum/minimum split the gradient).
