@@ -55,7 +55,11 @@ private final class MomentumSGD {
 }
 
 /// Linear layers of `sizes` with ReLU between them, weights [fanIn, fanOut].
+/// Bias and ReLU run as one fused kernel (what `Sequential` does for Linear
+/// + ReLU); PyTorch's eager reference runs them as two.
 private struct DenseStack {
+    private static let biasReLU = FusedElementwise("bias+relu") { x, b in (x + b).relu() }
+
     let layers: [(w: Tensor, b: Tensor)]
 
     init(_ sizes: [Int], on device: Device) {
@@ -69,8 +73,7 @@ private struct DenseStack {
     func callAsFunction(_ x: Tensor) -> Tensor {
         var h = x
         for (i, layer) in layers.enumerated() {
-            h = h.matmul(layer.w) + layer.b
-            if i < layers.count - 1 { h = h.relu() }
+            h = i < layers.count - 1 ? DenseStack.biasReLU(h.matmul(layer.w), layer.b) : h.matmul(layer.w) + layer.b
         }
         return h
     }
