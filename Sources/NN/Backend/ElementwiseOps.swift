@@ -51,23 +51,28 @@ public struct BroadcastLayout: Equatable, Sendable {
 
     public init?(_ a: [Int], _ b: [Int]) {
         guard let out = BroadcastLayout.outputShape(a, b) else { return nil }
-        let rank = out.count
-        func strides(_ s: [Int]) -> [Int] {
-            let padded = [Int](repeating: 1, count: rank - s.count) + s
-            var result = [Int](repeating: 0, count: rank)
-            var running = 1
-            for i in stride(from: rank - 1, through: 0, by: -1) {
-                result[i] = padded[i] == 1 ? 0 : running
-                running *= padded[i]
-            }
-            return result
-        }
-        let walk = collapsedAxes(out, strides(a), strides(b))
+        let walk = collapsedAxes(out, broadcastStrides(a, to: out)!, broadcastStrides(b, to: out)!)
         self.shape = walk.shape
         self.aStrides = walk.a
         self.bStrides = walk.b
         self.count = out.reduce(1, *)
     }
+}
+
+/// The stride of each axis of `output` for an operand of `shape` broadcast
+/// to it (NumPy rules: aligned at the last axis, 0 along axes the operand
+/// lacks or has as 1); nil when it does not broadcast to `output`.
+func broadcastStrides(_ shape: [Int], to output: [Int]) -> [Int]? {
+    let rank = output.count
+    guard shape.count <= rank else { return nil }
+    let padded = [Int](repeating: 1, count: rank - shape.count) + shape
+    var result = [Int](repeating: 0, count: rank), running = 1
+    for i in stride(from: rank - 1, through: 0, by: -1) {
+        guard padded[i] == output[i] || padded[i] == 1 else { return nil }
+        result[i] = padded[i] == 1 ? 0 : running
+        running *= padded[i]
+    }
+    return result
 }
 
 /// Elementwise arithmetic and activations.

@@ -181,18 +181,10 @@ public struct FusedLayout: Equatable, Sendable {
     /// `inputs` broadcast (NumPy rules) to `output`; nil when one does not
     /// broadcast to it or the walk needs more than `maxRank` axes.
     public init?(output: [Int], inputs: [[Int]]) {
-        let rank = output.count
         var strides: [[Int]] = []
         for s in inputs {
-            guard s.count <= rank else { return nil }
-            let padded = [Int](repeating: 1, count: rank - s.count) + s
-            var result = [Int](repeating: 0, count: rank), running = 1
-            for i in stride(from: rank - 1, through: 0, by: -1) {
-                guard padded[i] == output[i] || padded[i] == 1 else { return nil }
-                result[i] = padded[i] == 1 ? 0 : running
-                running *= padded[i]
-            }
-            strides.append(result)
+            guard let operand = broadcastStrides(s, to: output) else { return nil }
+            strides.append(operand)
         }
         let walk = collapsedAxes(output, strides)
         guard walk.shape.count <= FusedLayout.maxRank else { return nil }

@@ -34,24 +34,26 @@ public final class Linear: Module {
     }
 
     public override func forward(_ input: Tensor) -> Tensor {
-        require(input.rank >= 1 && input.shape[input.rank - 1] == inFeatures,
-                     "Linear(\(inFeatures), \(outFeatures)): input \(input.shape) must be [*, \(inFeatures)]")
-        let leading = Array(input.shape.dropLast())
-        let rows = input.rank == 2 ? input : input.reshaped([leading.reduce(1, *), inFeatures])
-        let out = rows.linear(weight: weight.value, bias: bias?.value)
-        return input.rank == 2 ? out : out.reshaped(leading + [outFeatures])
+        onRows(input) { $0.linear(weight: weight.value, bias: bias?.value) }
     }
 
     /// `activation(forward(input))` with the bias and the activation in one
     /// fused kernel after the GEMM (the same bits as the two run apart).
     public func forward(_ input: Tensor, then activation: ElementwiseActivation) -> Tensor {
+        onRows(input) { rows in
+            let product = rows.linear(weight: weight.value, bias: nil)
+            return bias.map { FusedElementwise("linear+\(type(of: activation))") { x, b in activation.apply(x + b) }(product, $0.value) }
+                ?? FusedElementwise("\(type(of: activation))") { activation.apply($0) }(product)
+        }
+    }
+
+    /// `body` applied to the input as rows [*, inFeatures], its result
+    /// given the input's leading axes back.
+    private func onRows(_ input: Tensor, _ body: (Tensor) -> Tensor) -> Tensor {
         require(input.rank >= 1 && input.shape[input.rank - 1] == inFeatures,
                      "Linear(\(inFeatures), \(outFeatures)): input \(input.shape) must be [*, \(inFeatures)]")
         let leading = Array(input.shape.dropLast())
-        let rows = input.rank == 2 ? input : input.reshaped([leading.reduce(1, *), inFeatures])
-        let product = rows.linear(weight: weight.value, bias: nil)
-        let out = bias.map { FusedElementwise("linear+\(type(of: activation))") { x, b in activation.apply(x + b) }(product, $0.value) }
-            ?? FusedElementwise("\(type(of: activation))") { activation.apply($0) }(product)
+        let out = body(input.rank == 2 ? input : input.reshaped([leading.reduce(1, *), inFeatures]))
         return input.rank == 2 ? out : out.reshaped(leading + [outFeatures])
     }
 }

@@ -77,7 +77,11 @@ final class OpenCLPrograms {
         let type: DType = dtype == .float64 ? .float64 : .float32
         let key = "\(family.rawValue)/\(type)/\(defines)/\(name)"
         if let kernel = kernels[key] { return kernel }
-        let program = try self.program(family, type, defines: defines)
+        return try createKernel(name, key: key, in: self.program(family, type, defines: defines))
+    }
+
+    /// Creates kernel `name` of `program` and keeps it under `key`.
+    private func createKernel(_ name: String, key: String, in program: cl_program) throws -> cl_kernel {
         var status: cl_int = 0
         guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
             throw OpenCLError.call(operation: "clCreateKernel(\(name))", code: status)
@@ -107,12 +111,7 @@ final class OpenCLPrograms {
                                        source: "#define FUSED_CHAIN\n" + KernelSources.common + "\n" + KernelSources.elementwise
                                            + "\n" + source,
                                        options: options(.elementwise, dtype))
-        var status: cl_int = 0
-        guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
-            throw OpenCLError.call(operation: "clCreateKernel(\(name))", code: status)
-        }
-        kernels[key] = kernel
-        return kernel
+        return try createKernel(name, key: key, in: program)
     }
 
     private func program(_ key: String, _ dtype: DType, source: String, options: String) throws -> cl_program {
