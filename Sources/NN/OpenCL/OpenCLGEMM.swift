@@ -56,12 +56,22 @@ extension OpenCLBackend {
             repeat {
                 let k1 = min(k, k0 + config.kSlice)
                 launch(.gemm, "gemm_vector", dtype: cb.dtype,
-                       global: [(n + config.width - 1) / config.width, (m + config.rows - 1) / config.rows, batch],
-                       local: nil, defines: config.defines, arguments([.int(k0), .int(k1)], beta: k0 == 0 ? beta : 1))
+                       global: [(m + config.rows - 1) / config.rows, (n + config.width - 1) / config.width, batch],
+                       local: vectorGroup, defines: config.defines, arguments([.int(k0), .int(k1)], beta: k0 == 0 ? beta : 1))
                 k0 = k1
             } while k0 < k
         }
     }
+
+    /// gemm_vector's work-group on a CPU device: one work-item. Each item
+    /// is a whole ROWS x WIDTH block over a k-slice (thousands of
+    /// multiply-adds), so more items per group gain nothing there, and a
+    /// fixed size keeps to one build per program: PoCL compiles a kernel
+    /// again for every local size it meets, and the automatic sizes of the
+    /// tuner's probe shapes cost 85 such builds, 50 s of the first tuning's
+    /// 64. A GPU (where the tuner may still time the vector kernel) gets
+    /// the automatic size, so its groups fill the SIMD lanes.
+    var vectorGroup: [Int]? { info.kind == .cpu ? [1, 1, 1] : nil }
 
     /// Whether a product is split along k: fewer than 64 output blocks
     /// would leave most of a device idle while they walk k in sequence, and
@@ -83,8 +93,8 @@ extension OpenCLBackend {
         let pb = cl(parts, "gemm")
         func part(batch: Int, k0: Int, k1: Int, strideA: Int, strideB: Int, offset: Int) {
             launch(.gemm, "gemm_vector", dtype: cb.dtype,
-                   global: [(n + config.width - 1) / config.width, (m + config.rows - 1) / config.rows, batch],
-                   local: nil, defines: config.defines,
+                   global: [(m + config.rows - 1) / config.rows, (n + config.width - 1) / config.width, batch],
+                   local: vectorGroup, defines: config.defines,
                    [.int(m), .int(n), .int(k0), .int(k1), .scalar(1),
                     .buffer(ab), .int(a.offset), .int(a.ld), .int(a.transposed ? 1 : 0), .int(strideA),
                     .buffer(bb), .int(b.offset), .int(b.ld), .int(0), .int(strideB),
