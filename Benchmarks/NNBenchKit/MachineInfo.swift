@@ -62,8 +62,9 @@ public struct MachineInfo: Codable, Equatable {
     /// "OpenBLAS 0.3.21 ... (Haswell), 2 threads".
     static var openBLASDescription: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
-        let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
-        return "\(config.trimmingCharacters(in: .whitespaces)) (core \(core)), \(openblas_get_num_threads()) threads"
+        let core = OpenBLASCore.name
+        let corrected = OpenBLASCore.correction == nil ? "" : ", corrected at start: \(OpenBLASCore.correction!)"
+        return "\(config.trimmingCharacters(in: .whitespaces)) (core \(core)\(corrected)), \(openblas_get_num_threads()) threads"
     }
 
     /// The 1-minute load average from /proc/loadavg (nil elsewhere).

@@ -7,7 +7,10 @@ import Foundation
 public final class CPUBackend: Backend {
     public static let shared = CPUBackend()
 
-    public init() {}
+    public init() {
+        // Before any product: OpenBLAS's core, corrected on CPUs newer than it.
+        _ = OpenBLASCore.correction
+    }
 
     public var name: String { "cpu" }
     public var supportsFloat64: Bool { true }
