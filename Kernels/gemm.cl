@@ -121,13 +121,13 @@ inline int aRowOffset(const int r, const int lda, const int transA) { return tra
 // not stored, so the edge runs the vector path too.
 #define STORE_VEC(acc, c) { const VEC value = alpha * acc; VSTORE(beta == (T)0 ? value : value + beta * VLOAD(0, c), 0, c); }
 #if HALVES == 2
-#define DECLARE_ROW(i) VEC acc##i = 0, high##i = 0; const int a##i = aRowOffset(min(row + i, m - 1), lda, transA);
+#define DECLARE_ROW(i) VEC acc##i = 0, high##i = 0; const int a##i = packedA ? i : aRowOffset(min(row + i, m - 1), lda, transA);
 #define ACCUMULATE_ROW(i) { const T a = Ap[a##i]; acc##i += a * b; high##i += a * bHigh; }
 #define STORE_ROW(i) if (i < rows) { global T* c = C + (row + i) * ldc + col; STORE_VEC(acc##i, c) STORE_VEC(high##i, c + LANES) }
 #define LOAD_B const VEC b = VLOAD(0, Bp), bHigh = VLOAD(0, Bp + LANES);
 #define SPILL_ROW(i, lanes) VSTORE(acc##i, 0, lanes); VSTORE(high##i, 0, lanes + LANES);
 #else
-#define DECLARE_ROW(i) VEC acc##i = 0; const int a##i = aRowOffset(min(row + i, m - 1), lda, transA);
+#define DECLARE_ROW(i) VEC acc##i = 0; const int a##i = packedA ? i : aRowOffset(min(row + i, m - 1), lda, transA);
 #define ACCUMULATE_ROW(i) acc##i += Ap[a##i] * b;
 #define STORE_ROW(i) if (i < rows) { global T* c = C + (row + i) * ldc + col; STORE_VEC(acc##i, c) }
 #define LOAD_B const VEC b = VLOAD(0, Bp);
@@ -148,17 +148,24 @@ inline int aRowOffset(const int r, const int lda, const int transA) { return tra
 // are dimension 0, so the work-items a CPU device runs one after another
 // share one strip of B from cache and stream A, whose every value feeds
 // WIDTH multiply-adds (a value of B feeds ROWS).
+//
+// packed & 1: B is gemm_pack_b's output, not op(B): ldb is the stride
+// between column blocks (k * WIDTH) and a block's rows are WIDTH apart.
+// packed & 2: A is gemm_pack_a's, lda the stride between its row blocks.
+// The host packs only where n >= WIDTH and B is packed or not transposed
+// (the vector path), as the scalar loop reads A and B as they are.
 kernel void gemm_vector(const int m, const int n, const int k0, const int k1, const T alpha,
                         global const T* restrict A0, const int offsetA, const int lda, const int transA, const int strideA,
                         global const T* restrict B0, const int offsetB, const int ldb, const int transB, const int strideB,
-                        const T beta, global T* C0, const int offsetC, const int ldc, const int strideC) {
+                        const T beta, global T* C0, const int offsetC, const int ldc, const int strideC, const int packed) {
     const int row = get_global_id(0) * ROWS, col = get_global_id(1) * WIDTH, batch = get_global_id(2);
     if (row >= m || col >= n) return;
     global const T* A = A0 + offsetA + batch * strideA;
     global const T* B = B0 + offsetB + batch * strideB;
     global T* C = C0 + offsetC + batch * strideC;
     const int rows = min(ROWS, m - row);
-    if (n >= WIDTH && !transB) {
+    const int packedA = packed & 2, packedB = packed & 1;
+    if (n >= WIDTH && (packedB || !transB)) {
         // The hot path: B rows contiguous; one vector of B feeds ROWS
         // multiply-adds. A block at the right edge shifts left to end at
         // column n, so it runs this path too (a convolution's filter
@@ -170,10 +177,11 @@ kernel void gemm_vector(const int m, const int n, const int k0, const int k1, co
         // select and the index arithmetic there (about two integer
         // instructions per multiply-add, half the 8x32 block's speed).
         EACH_ROW(DECLARE_ROW)
-        const int aStep = transA ? lda : 1;
-        global const T* Ap = A + k0 * aStep;
-        global const T* Bp = B + k0 * ldb + start;
-        for (int p = k0; p < k1; ++p, Ap += aStep, Bp += ldb) {
+        const int aStep = packedA ? ROWS : transA ? lda : 1;
+        global const T* Ap = packedA ? A + (row / ROWS) * lda + k0 * ROWS : A + k0 * aStep;
+        const int bStep = packedB ? WIDTH : ldb;
+        global const T* Bp = packedB ? B + (col / WIDTH) * ldb + k0 * WIDTH : B + k0 * ldb + start;
+        for (int p = k0; p < k1; ++p, Ap += aStep, Bp += bStep) {
             LOAD_B
             EACH_ROW(ACCUMULATE_ROW)
         }
@@ -194,6 +202,51 @@ kernel void gemm_vector(const int m, const int n, const int k0, const int k1, co
             global T* c = C + (row + i) * ldc + col + j;
             *c = beta == (T)0 ? alpha * acc : alpha * acc + beta * *c;
         }
+    }
+}
+
+// Copies op(B) (n >= WIDTH) into the column blocks gemm_vector reads with
+// packed & 1: block j holds the WIDTH columns from min(j WIDTH, n - WIDTH) as
+// k rows of WIDTH consecutive values. Unpacked, a block's rows lie ldb
+// apart; where ldb is a multiple of 1 KiB (a 512 or 1024-wide matrix) they
+// share a few cache sets and the strip of B that consecutive work-items
+// reuse does not stay in L1 or L2. Work-item (p, batch * blocks + j) copies
+// row p of block j, in vectors unless B is transposed.
+kernel void gemm_pack_b(const int n, const int k, const int batches, global const T* restrict B0, const int offsetB,
+                        const int ldb, const int transB, const int strideB, global T* restrict packed) {
+    const int p = get_global_id(0), z = get_global_id(1);
+    const int blocks = (n + WIDTH - 1) / WIDTH;
+    if (p >= k || z >= batches * blocks) return;
+    const int batch = z / blocks, j = z - batch * blocks;
+    global const T* B = B0 + offsetB + batch * strideB;
+    const int start = min(j * WIDTH, n - WIDTH);
+    global T* out = packed + ((long)z * k + p) * WIDTH;
+    if (!transB) {
+        global const T* row = B + p * ldb + start;
+        for (int h = 0; h < HALVES; ++h) VSTORE(VLOAD(h, row), h, out);
+    } else {
+        for (int w = 0; w < WIDTH; ++w) out[w] = B[(start + w) * ldb + p];
+    }
+}
+
+// Copies op(A) into the row blocks gemm_vector reads with packed & 2: block
+// j holds rows j ROWS .. + ROWS (the last row repeated past m) as k runs of
+// ROWS consecutive values. A transposed A has such runs lda apart; where
+// lda is a multiple of 1 KiB they share a few cache sets and each is
+// fetched again for every column block. Work-item (batch * blocks + j, q)
+// copies the runs of p = 16 q .. + 16: neighbouring items read along the
+// same rows of A^T and each writes whole cache lines.
+#define PACK_RUNS 16
+kernel void gemm_pack_a(const int m, const int k, const int batches, global const T* restrict A0, const int offsetA,
+                        const int lda, const int transA, const int strideA, global T* restrict packed) {
+    const int z = get_global_id(0), p0 = get_global_id(1) * PACK_RUNS;
+    const int blocks = (m + ROWS - 1) / ROWS;
+    if (z >= batches * blocks) return;
+    const int batch = z / blocks, j = z - batch * blocks;
+    global const T* A = A0 + offsetA + batch * strideA;
+    for (int p = p0; p < min(k, p0 + PACK_RUNS); ++p) {
+        global T* out = packed + ((long)z * k + p) * ROWS;
+        for (int i = 0; i < ROWS; ++i) out[i] = A_AT(min(j * ROWS + i, m - 1), p);
     }
 }
 

@@ -33,8 +33,10 @@ public enum CheckCatalog {
 
     public static func gemm(_ scale: CheckScale) -> [CheckCase] {
         // (m, n, k): ones, primes, sizes just off the 64/16/8 tile multiples,
-        // a K over one vector k-slice (256), and a large K.
-        let shapes = sizes(scale, [(1, 1, 1), (7, 13, 5), (65, 67, 9), (17, 33, 300)],
+        // a K over one vector k-slice (256), a product the vector kernel
+        // packs B for (8+ row blocks, k >= 64) with a partial last column
+        // block, and a large K.
+        let shapes = sizes(scale, [(1, 1, 1), (7, 13, 5), (65, 67, 9), (17, 33, 300), (70, 45, 80)],
                            more: [(64, 64, 64), (100, 3, 1500), (3, 5, 4099), (257, 129, 513)])
         var cases: [CheckCase] = []
         for (m, n, k) in shapes {
@@ -60,6 +62,20 @@ public enum CheckCatalog {
                                 c: MatrixOperand(x[2], offset: 11, ld: n), strideC: m * n)
             return [x[2]]
         })
+        // Batched with A and B packed per batch item: both transposed, each
+        // with its own stride per item, n off every block width.
+        do {
+            let (batch, m, n, k) = (2, 66, 37, 70)
+            cases.append(CheckCase("gemmBatched", "\(batch)x\(m)x\(n)x\(k) A^T B^T, packed per item",
+                                   [.random(batch * m * k, seed: 12), .random(3 + batch * n * k, seed: 13),
+                                    .random(batch * m * n, seed: 14)], sums, usesGEMM: true) { backend, x in
+                backend.gemmBatched(batch: batch, m: m, n: n, k: k, alpha: 1, a: MatrixOperand(x[0], ld: m, transposed: true),
+                                    strideA: m * k,
+                                    b: MatrixOperand(x[1], offset: 3, ld: k, transposed: true), strideB: n * k, beta: 0,
+                                    c: MatrixOperand(x[2], ld: n), strideC: m * n)
+                return [x[2]]
+            })
+        }
         cases.append(CheckCase("gemm float64", "65x67x129 B^T",
                                [.random(65 * 129, seed: 9, dtype: .float64), .random(129 * 67, seed: 10, dtype: .float64),
                                 .random(65 * 67, seed: 11, dtype: .float64)], .norm(rel: 1e-12), dtype: .float64,

@@ -26,19 +26,26 @@ extension OpenCLBackend {
         // As BLAS: with alpha 0, A and B are not read (NaNs in them do not
         // reach C); k = 0 makes the kernels compute C = beta C.
         let k = alpha == 0 ? 0 : k
-        func arguments(_ kRange: [KernelArgument], beta: Double) -> [KernelArgument] {
-            [.int(m), .int(n)] + kRange + [.scalar(alpha),
-             .buffer(ab), .int(a.offset), .int(a.ld), .int(a.transposed ? 1 : 0), .int(strideA),
-             .buffer(bb), .int(b.offset), .int(b.ld), .int(b.transposed ? 1 : 0), .int(strideB),
-             .scalar(beta), .buffer(cb), .int(c.offset), .int(c.ld), .int(strideC)]
+        // A packed operand (gemm_pack_a/b's blocks) replaces A or B; its
+        // leading dimension is the stride between blocks.
+        typealias Packed = (buffer: DeviceBuffer, blockStride: Int, batchStride: Int)
+        func arguments(_ kRange: [KernelArgument], beta: Double, packedA: Packed? = nil, packedB: Packed? = nil) -> [KernelArgument] {
+            func operand(_ packed: Packed?, _ x: MatrixOperand, _ buffer: OpenCLBuffer, _ stride: Int) -> [KernelArgument] {
+                packed.map { [.buffer($0.buffer), .int(0), .int($0.blockStride), .int(0), .int($0.batchStride)] }
+                    ?? [.buffer(buffer), .int(x.offset), .int(x.ld), .int(x.transposed ? 1 : 0), .int(stride)]
+            }
+            return [.int(m), .int(n)] + kRange + [.scalar(alpha)] + operand(packedA, a, ab, strideA) + operand(packedB, b, bb, strideB)
+                + [.scalar(beta), .buffer(cb), .int(c.offset), .int(c.ld), .int(strideC)]
         }
         let config = runnable(config, dtype: cb.dtype)
+        let packB = k > 0 && packsB(config, m: m, n: n, k: k)
+        let packA = k > 0 && packsA(config, m: m, n: n, k: k, transposedA: a.transposed, transposedB: b.transposed && !packB)
         switch config.kernel {
         case .tiled:
             // 16 x 16 work-items per 64 x 64 tile of C.
             launch(.gemm, "gemm_tiled", dtype: cb.dtype, global: [(n + 63) / 64 * 16, (m + 63) / 64 * 16, batch],
                    local: [16, 16, 1], arguments([.int(k)], beta: beta))
-        case .vector where b.transposed && k > 0:
+        case .vector where b.transposed && k > 0 && !packB:
             // The vector kernel streams rows of B; a transposed B would be
             // read with a stride of ldb. Copying op(B) out densely costs
             // O(k n) against the product's O(m n k) and keeps the fast path.
@@ -47,20 +54,63 @@ extension OpenCLBackend {
                         .contiguous([batch, k, n]), shape: [batch, k, n], accumulate: false)
             enqueueGEMM(config, batch: batch, m: m, n: n, k: k, alpha: alpha, a: a, strideA: strideA,
                         b: MatrixOperand(dense, ld: n), strideB: k * n, beta: beta, c: c, strideC: strideC)
+        case .vector where packA || packB:
+            // The operands into blocks first (gemm_pack_a/b say why), then
+            // the product reads them.
+            func pack(_ kernel: String, _ x: MatrixOperand, _ buffer: OpenCLBuffer, stride: Int, extent: Int, block: Int,
+                      global: (_ blocks: Int) -> [Int]) -> Packed {
+                let blocks = (extent + block - 1) / block
+                let packed = makeBuffer(count: batch * blocks * k * block, dtype: buffer.dtype)
+                launch(.gemm, kernel, dtype: cb.dtype, global: global(batch * blocks), local: packGroup, defines: config.defines,
+                       [.int(extent), .int(k), .int(batch), .buffer(buffer), .int(x.offset), .int(x.ld),
+                        .int(x.transposed ? 1 : 0), .int(stride), .buffer(packed)])
+                return (packed, k * block, blocks * k * block)
+            }
+            // gemm_pack_a: (block, 16 values of k); gemm_pack_b: (k, block).
+            let packedA = packA ? pack("gemm_pack_a", a, ab, stride: strideA, extent: m, block: config.rows) { [$0, (k + 15) / 16] } : nil
+            let packedB = packB ? pack("gemm_pack_b", b, bb, stride: strideB, extent: n, block: config.width) { [k, $0] } : nil
+            enqueueVectorSlices(config, dtype: cb.dtype, batch: batch, m: m, n: n, k: k, beta: beta) { kRange, beta in
+                arguments(kRange, beta: beta, packedA: packedA, packedB: packedB) + [.int((packA ? 2 : 0) | (packB ? 1 : 0))]
+            }
         case .vector where batch == 1 && splitsK(config, m: m, n: n, k: k):
             enqueueSplitK(config, m: m, n: n, k: k, alpha: alpha, a: a, b: b, beta: beta, c: c)
         case .vector:
-            // k in slices, so each work-item's strip of B stays in cache;
-            // slices after the first accumulate into C (beta 1).
-            var k0 = 0
-            repeat {
-                let k1 = min(k, k0 + config.kSlice)
-                launch(.gemm, "gemm_vector", dtype: cb.dtype,
-                       global: [(m + config.rows - 1) / config.rows, (n + config.width - 1) / config.width, batch],
-                       local: vectorGroup, defines: config.defines, arguments([.int(k0), .int(k1)], beta: k0 == 0 ? beta : 1))
-                k0 = k1
-            } while k0 < k
+            enqueueVectorSlices(config, dtype: cb.dtype, batch: batch, m: m, n: n, k: k, beta: beta) { kRange, beta in
+                arguments(kRange, beta: beta) + [.int(0)]
+            }
         }
+    }
+
+    /// gemm_vector over k in slices, so each work-item's strip of B stays
+    /// in cache; slices after the first accumulate into C (beta 1).
+    /// `arguments` gives the launch's arguments for a k-range and beta.
+    private func enqueueVectorSlices(_ config: GEMMConfig, dtype: DType, batch: Int, m: Int, n: Int, k: Int, beta: Double,
+                                     _ arguments: ([KernelArgument], Double) -> [KernelArgument]) {
+        var k0 = 0
+        repeat {
+            let k1 = min(k, k0 + config.kSlice)
+            launch(.gemm, "gemm_vector", dtype: dtype,
+                   global: [(m + config.rows - 1) / config.rows, (n + config.width - 1) / config.width, batch],
+                   local: vectorGroup, defines: config.defines, arguments([.int(k0), .int(k1)], k0 == 0 ? beta : 1))
+            k0 = k1
+        } while k0 < k
+    }
+
+    /// Whether the product packs B first: the copy costs O(k n) against
+    /// the product's O(m n k), so it pays where many row blocks (at least
+    /// 8) reuse each strip of B and the strips are long enough (k >= 64)
+    /// to fall out of cache. Narrower than one block, B stays as it is.
+    private func packsB(_ config: GEMMConfig, m: Int, n: Int, k: Int) -> Bool {
+        n >= config.width && (m + config.rows - 1) / config.rows >= 8 && k >= 64
+    }
+
+    /// Whether the product packs a transposed A first: read in place, its
+    /// runs of ROWS values lie lda apart and are fetched again for every
+    /// column block, so packing pays from two column blocks and k >= 64.
+    /// Only on the kernel's vector path (n >= WIDTH, B not transposed or
+    /// packed), which is the one that reads packed operands.
+    private func packsA(_ config: GEMMConfig, m: Int, n: Int, k: Int, transposedA: Bool, transposedB: Bool) -> Bool {
+        transposedA && !transposedB && n >= config.width && (n + config.width - 1) / config.width >= 2 && k >= 64
     }
 
     /// gemm_vector's work-group on a CPU device: one work-item. Each item
@@ -72,6 +122,10 @@ extension OpenCLBackend {
     /// 64. A GPU (where the tuner may still time the vector kernel) gets
     /// the automatic size, so its groups fill the SIMD lanes.
     var vectorGroup: [Int]? { info.kind == .cpu ? [1, 1, 1] : nil }
+
+    /// gemm_pack_a/b's work-group on a CPU device: 64 rows of a block,
+    /// fixed for the same reason.
+    var packGroup: [Int]? { info.kind == .cpu ? [64, 1] : nil }
 
     /// Whether a product is split along k: fewer than 64 output blocks
     /// would leave most of a device idle while they walk k in sequence, and
@@ -98,7 +152,7 @@ extension OpenCLBackend {
                    [.int(m), .int(n), .int(k0), .int(k1), .scalar(1),
                     .buffer(ab), .int(a.offset), .int(a.ld), .int(a.transposed ? 1 : 0), .int(strideA),
                     .buffer(bb), .int(b.offset), .int(b.ld), .int(0), .int(strideB),
-                    .scalar(0), .buffer(pb), .int(offset), .int(n), .int(m * n)])
+                    .scalar(0), .buffer(pb), .int(offset), .int(n), .int(m * n), .int(0)])
         }
         // Slice s reads A's columns (A^T's rows) and B's rows s*slice.. .
         part(batch: whole, k0: 0, k1: slice, strideA: a.transposed ? slice * a.ld : slice, strideB: slice * b.ld, offset: 0)

@@ -90,7 +90,9 @@ extension OpenCLBackend {
                         var best = Double.infinity
                         for run in 0..<6 {
                             let t0 = DispatchTime.now().uptimeNanoseconds
-                            enqueueGEMM(config, batch: 1, m: probe.m, n: probe.n, k: probe.k, alpha: 1,
+                            // Fitted to the probe's width, as gemmConfig fits the
+                            // winner to each real product.
+                            enqueueGEMM(config.fitted(n: probe.n, mode: mode), batch: 1, m: probe.m, n: probe.n, k: probe.k, alpha: 1,
                                         a: MatrixOperand(buffers[0], ld: probe.k), strideA: 0,
                                         b: MatrixOperand(buffers[1], ld: probe.n), strideB: 0, beta: 0,
                                         c: MatrixOperand(buffers[2], ld: probe.n), strideC: 0)
