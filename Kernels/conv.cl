@@ -34,23 +34,32 @@ kernel void im2col(global const T* restrict x, global T* restrict col, GEOMETRY)
 
 // The same matrix stored transposed, colT[(n, oh, ow), (c, i, j)], which the
 // filter gradient's GEMM reads without a transposed operand. One work-item
-// per output pixel, writing its patch-long row in order. Range (outW, outH,
-// N).
+// per (n, c, i, oh), as im2col: for each tap j it writes the in-image run of
+// ow with no per-element condition (the run's bounds are worked out first)
+// and zeros on either side; a work-item per output pixel, testing each of
+// its patch's taps, ran scalar and branching on PoCL. Range (outH, C * kh, N).
 kernel void im2col_transposed(global const T* restrict x, global T* restrict colT, GEOMETRY) {
-    const int ow = get_global_id(0), oh = get_global_id(1), n = get_global_id(2);
-    if (ow >= outW || oh >= outH || n >= N) return;
-    global T* dst = colT + (long)((n * outH + oh) * outW + ow) * (C * kh * kw);
-    const int h0 = oh * sh - ph, w0 = ow * sw - pw;
-    for (int c = 0; c < C; ++c) {
-        global const T* plane = x + (n * C + c) * H * W;
-        for (int i = 0; i < kh; ++i) {
-            const int h = h0 + i * dh;
-            const bool rowInside = h >= 0 && h < H;
-            for (int j = 0; j < kw; ++j) {
-                const int w = w0 + j * dw;
-                *dst++ = (rowInside && w >= 0 && w < W) ? plane[h * W + w] : (T)0;
-            }
-        }
+    const int oh = get_global_id(0), ci = get_global_id(1), n = get_global_id(2);
+    if (oh >= outH || ci >= C * kh || n >= N) return;
+    const int i = ci % kh, c = ci / kh;
+    const int patch = C * kh * kw;
+    const int h = oh * sh - ph + i * dh;
+    // colT[(n, oh, ow), (c, i, j)] = dst[ow * patch + j].
+    global T* dst = colT + (long)(n * outH + oh) * outW * patch + ci * kw;
+    if (h < 0 || h >= H) {
+        for (int ow = 0; ow < outW; ++ow)
+            for (int j = 0; j < kw; ++j) dst[ow * patch + j] = (T)0;
+        return;
+    }
+    global const T* src = x + ((n * C + c) * H + h) * W;
+    for (int j = 0; j < kw; ++j) {
+        // w = ow sw + shift must lie in [0, W): ow in [o0, o1).
+        const int shift = j * dw - pw;
+        const int o0 = min(outW, shift >= 0 ? 0 : (-shift + sw - 1) / sw);
+        const int o1 = max(o0, min(outW, W - shift <= 0 ? 0 : (W - shift + sw - 1) / sw));
+        for (int ow = 0; ow < o0; ++ow) dst[ow * patch + j] = (T)0;
+        for (int ow = o0; ow < o1; ++ow) dst[ow * patch + j] = src[ow * sw + shift];
+        for (int ow = o1; ow < outW; ++ow) dst[ow * patch + j] = (T)0;
     }
 }
 
@@ -78,6 +87,35 @@ kernel void col2im(global const T* restrict col, global T* restrict x, GEOMETRY)
         }
     }
     x[e] = sum;
+}
+
+// col2im for a stride of 1 along the width (the common case), one input
+// row per work-item: the row is zeroed, then each tap (i, j) adds its run of
+// the column matrix, a loop over w with no conditions (the run's bounds are
+// worked out first) that the compiler vectorizes; col2im's loop over the
+// taps per pixel runs scalar on PoCL. The taps are added in col2im's order,
+// so the sums are the same bits. Range (H, N * C).
+kernel void col2im_rows(global const T* restrict col, global T* restrict x, GEOMETRY) {
+    const int h = get_global_id(0), z = get_global_id(1);
+    if (h >= H || z >= N * C) return;
+    const int c = z % C, n = z / C;
+    const int columns = N * outH * outW;
+    global T* out = x + (z * H + h) * W;
+    for (int w = 0; w < W; ++w) out[w] = (T)0;
+    for (int i = 0; i < kh; ++i) {
+        const int hh = h + ph - i * dh;
+        if (hh < 0 || (sh != 1 && hh % sh != 0)) continue;
+        const int oh = sh == 1 ? hh : hh / sh;
+        if (oh >= outH) continue;
+        global const T* rowStart = col + ((c * kh + i) * kw) * columns + (n * outH + oh) * outW;
+        for (int j = 0; j < kw; ++j) {
+            // ow = w + pw - j dw must lie in [0, outW).
+            const int shift = pw - j * dw;
+            const int w0 = max(0, -shift), w1 = min(W, outW - shift);
+            global const T* run = rowStart + j * columns;
+            for (int w = w0; w < w1; ++w) out[w] += run[w + shift];
+        }
+    }
 }
 
 // out[n, c, p] = product[c, n * P + p] + bias[c] (P = outH * outW), over

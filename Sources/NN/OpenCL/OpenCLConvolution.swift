@@ -25,7 +25,11 @@ extension OpenCLBackend {
         let col = makeBuffer(count: g.patchSize * columns, dtype: gb.dtype)
         gemm(m: g.patchSize, n: columns, k: g.outChannels, alpha: 1, a: MatrixOperand(wb, ld: g.patchSize, transposed: true),
              b: MatrixOperand(gathered, ld: columns), beta: 0, c: MatrixOperand(col, ld: columns))
-        launchConv("col2im", g, global: [g.inWidth, g.inHeight, g.batch * g.inChannels], [.buffer(col), .buffer(ib)])
+        if g.strideW == 1 {
+            launchConv("col2im_rows", g, global: [g.inHeight, g.batch * g.inChannels], [.buffer(col), .buffer(ib)])
+        } else {
+            launchConv("col2im", g, global: [g.inWidth, g.inHeight, g.batch * g.inChannels], [.buffer(col), .buffer(ib)])
+        }
     }
 
     public func conv2dBackwardFilter(input: DeviceBuffer, gradOut: DeviceBuffer, gradWeight: DeviceBuffer,
@@ -38,7 +42,7 @@ extension OpenCLBackend {
         // The column matrix stored transposed, [columns, patch], so the GEMM
         // reads both operands row by row.
         let colT = makeBuffer(count: g.patchSize * columns, dtype: ib.dtype)
-        launchConv("im2col_transposed", g, global: [g.outWidth, g.outHeight, g.batch], [.buffer(ib), .buffer(colT)])
+        launchConv("im2col_transposed", g, global: [g.outHeight, g.inChannels * g.kernelH, g.batch], [.buffer(ib), .buffer(colT)])
         gemm(m: g.outChannels, n: g.patchSize, k: columns, alpha: 1, a: MatrixOperand(gathered, ld: columns),
              b: MatrixOperand(colT, ld: g.patchSize), beta: 0, c: MatrixOperand(wb, ld: g.patchSize))
         if let gradBias {
