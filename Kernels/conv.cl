@@ -63,6 +63,20 @@ kernel void im2col_transposed(global const T* restrict x, global T* restrict col
     }
 }
 
+// col2im's and col2im_rows' lookup: where in the column matrix tap row i
+// of channel c meets input row h of image n (the entry of tap j = 0 at
+// output column 0; tap j is `columns` further), or 0 when no output row
+// reads input row h through tap row i.
+inline global const T* tap_row(global const T* col, const int c, const int n, const int h, const int i, const int C,
+                               const int kh, const int kw, const int sh, const int ph, const int dh, const int columns,
+                               const int outH, const int outW) {
+    const int hh = h + ph - i * dh;
+    if (hh < 0 || (sh != 1 && hh % sh != 0)) return 0;
+    const int oh = sh == 1 ? hh : hh / sh;
+    if (oh >= outH) return 0;
+    return col + ((c * kh + i) * kw) * columns + (n * outH + oh) * outW;
+}
+
 // The adjoint of im2col: each input pixel sums the column entries that read
 // it (a gather, so no atomics and a deterministic order). Range (W, H, N * C).
 // Stride 1 (the common case) skips the divisions by the stride.
@@ -73,11 +87,8 @@ kernel void col2im(global const T* restrict col, global T* restrict x, GEOMETRY)
     const int columns = N * outH * outW;
     T sum = (T)0;
     for (int i = 0; i < kh; ++i) {
-        const int hh = h + ph - i * dh;
-        if (hh < 0 || (sh != 1 && hh % sh != 0)) continue;
-        const int oh = sh == 1 ? hh : hh / sh;
-        if (oh >= outH) continue;
-        global const T* rowStart = col + ((c * kh + i) * kw) * columns + (n * outH + oh) * outW;
+        global const T* rowStart = tap_row(col, c, n, h, i, C, kh, kw, sh, ph, dh, columns, outH, outW);
+        if (!rowStart) continue;
         for (int j = 0; j < kw; ++j) {
             const int ww = w + pw - j * dw;
             if (ww < 0 || (sw != 1 && ww % sw != 0)) continue;
@@ -103,11 +114,8 @@ kernel void col2im_rows(global const T* restrict col, global T* restrict x, GEOM
     global T* out = x + (z * H + h) * W;
     for (int w = 0; w < W; ++w) out[w] = (T)0;
     for (int i = 0; i < kh; ++i) {
-        const int hh = h + ph - i * dh;
-        if (hh < 0 || (sh != 1 && hh % sh != 0)) continue;
-        const int oh = sh == 1 ? hh : hh / sh;
-        if (oh >= outH) continue;
-        global const T* rowStart = col + ((c * kh + i) * kw) * columns + (n * outH + oh) * outW;
+        global const T* rowStart = tap_row(col, c, n, h, i, C, kh, kw, sh, ph, dh, columns, outH, outW);
+        if (!rowStart) continue;
         for (int j = 0; j < kw; ++j) {
             // ow = w + pw - j dw must lie in [0, outW).
             const int shift = pw - j * dw;
