@@ -50,6 +50,17 @@ public struct BroadcastLayout: Equatable, Sendable {
     }
 
     public init?(_ a: [Int], _ b: [Int]) {
+        if a == b {
+            // The common case, without the arrays of the general walk: one
+            // dense axis, exactly what collapsedAxes gives for it (stride 0
+            // when every axis is 1).
+            let count = a.reduce(1, *)
+            shape = [count]
+            aStrides = [count == 1 ? 0 : 1]
+            bStrides = aStrides
+            self.count = count
+            return
+        }
         guard let out = BroadcastLayout.outputShape(a, b) else { return nil }
         let walk = collapsedAxes(out, broadcastStrides(a, to: out)!, broadcastStrides(b, to: out)!)
         self.shape = walk.shape

@@ -174,6 +174,21 @@ final class ElementwiseTests: XCTestCase {
         XCTAssertEqual(BroadcastLayout([], [])?.count, 1)
     }
 
+    /// Equal shapes take a shortcut; it must give what the general walk
+    /// gives (one dense axis, stride 0 when every axis is 1), which the
+    /// broadcasting pairs on the right still take.
+    func testBroadcastLayoutOfEqualShapes() {
+        func walk(_ layout: BroadcastLayout?) -> [[Int]]? { layout.map { [$0.shape, $0.aStrides, $0.bStrides, [$0.count]] } }
+        XCTAssertEqual(walk(BroadcastLayout([2, 3, 4], [2, 3, 4])), [[24], [1], [1], [24]])
+        XCTAssertEqual(walk(BroadcastLayout([2, 3, 4], [2, 3, 4])), walk(BroadcastLayout([1, 2, 3, 4], [2, 3, 4])))
+        XCTAssertEqual(walk(BroadcastLayout([1, 1], [1, 1])), [[1], [0], [0], [1]])
+        XCTAssertEqual(walk(BroadcastLayout([1, 1], [1, 1])), walk(BroadcastLayout([1, 1], [1])))
+        XCTAssertEqual(walk(BroadcastLayout([], [])), walk(BroadcastLayout([], [1])))
+        XCTAssertEqual(walk(BroadcastLayout([0, 3], [0, 3])), [[0], [1], [1], [0]])
+        XCTAssertEqual(walk(BroadcastLayout([0, 3], [0, 3])), walk(BroadcastLayout([1, 0, 3], [0, 3])))
+        XCTAssertEqual(walk(BroadcastLayout([3, 0], [3, 0])), walk(BroadcastLayout([3, 0], [1, 3, 0])))
+    }
+
     /// (a shape, b shape, expected output shape)
     static let broadcastCases: [([Int], [Int], [Int])] = [
         ([2, 3], [2, 3], [2, 3]),
