@@ -76,6 +76,19 @@ public enum CheckCatalog {
                 return [x[2]]
             })
         }
+        // Batched with A and B shared by the batch (stride 0): each is
+        // packed once for all items.
+        do {
+            let (batch, m, n, k) = (3, 66, 37, 70)
+            cases.append(CheckCase("gemmBatched", "\(batch)x\(m)x\(n)x\(k) A^T and B shared, packed once",
+                                   [.random(m * k, seed: 15), .random(k * n, seed: 16), .random(batch * m * n, seed: 17)], sums,
+                                   usesGEMM: true) { backend, x in
+                backend.gemmBatched(batch: batch, m: m, n: n, k: k, alpha: 0.5, a: MatrixOperand(x[0], ld: m, transposed: true),
+                                    strideA: 0, b: MatrixOperand(x[1], ld: n), strideB: 0, beta: 1,
+                                    c: MatrixOperand(x[2], ld: n), strideC: m * n)
+                return [x[2]]
+            })
+        }
         cases.append(CheckCase("gemm float64", "65x67x129 B^T",
                                [.random(65 * 129, seed: 9, dtype: .float64), .random(129 * 67, seed: 10, dtype: .float64),
                                 .random(65 * 67, seed: 11, dtype: .float64)], .norm(rel: 1e-12), dtype: .float64,

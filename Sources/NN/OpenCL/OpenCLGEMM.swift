@@ -38,8 +38,13 @@ extension OpenCLBackend {
                 + [.scalar(beta), .buffer(cb), .int(c.offset), .int(c.ld), .int(strideC)]
         }
         let config = runnable(config, dtype: cb.dtype)
-        let packB = k > 0 && packsB(config, m: m, n: n, k: k)
+        // The packed copies are indexed with 32-bit ints too.
+        func fits(extent: Int, block: Int, stride: Int) -> Bool {
+            (stride == 0 ? 1 : batch) * ((extent + block - 1) / block) * block * k <= Int(Int32.max)
+        }
+        let packB = k > 0 && packsB(config, m: m, n: n, k: k) && fits(extent: n, block: config.width, stride: strideB)
         let packA = k > 0 && packsA(config, m: m, n: n, k: k, transposedA: a.transposed, transposedB: b.transposed && !packB)
+            && fits(extent: m, block: config.rows, stride: strideA)
         switch config.kernel {
         case .tiled:
             // 16 x 16 work-items per 64 x 64 tile of C.
@@ -57,14 +62,15 @@ extension OpenCLBackend {
         case .vector where packA || packB:
             // The operands into blocks first (gemm_pack_a/b say why), then
             // the product reads them.
+            // An operand the batch shares (stride 0) is packed once.
             func pack(_ kernel: String, _ x: MatrixOperand, _ buffer: OpenCLBuffer, stride: Int, extent: Int, block: Int,
                       global: (_ blocks: Int) -> [Int]) -> Packed {
-                let blocks = (extent + block - 1) / block
-                let packed = makeBuffer(count: batch * blocks * k * block, dtype: buffer.dtype)
-                launch(.gemm, kernel, dtype: cb.dtype, global: global(batch * blocks), local: packGroup, defines: config.defines,
-                       [.int(extent), .int(k), .int(batch), .buffer(buffer), .int(x.offset), .int(x.ld),
+                let blocks = (extent + block - 1) / block, copies = stride == 0 ? 1 : batch
+                let packed = makeBuffer(count: copies * blocks * k * block, dtype: buffer.dtype)
+                launch(.gemm, kernel, dtype: cb.dtype, global: global(copies * blocks), local: packGroup, defines: config.defines,
+                       [.int(extent), .int(k), .int(copies), .buffer(buffer), .int(x.offset), .int(x.ld),
                         .int(x.transposed ? 1 : 0), .int(stride), .buffer(packed)])
-                return (packed, k * block, blocks * k * block)
+                return (packed, k * block, stride == 0 ? 0 : blocks * k * block)
             }
             // gemm_pack_a: (block, 16 values of k); gemm_pack_b: (k, block).
             let packedA = packA ? pack("gemm_pack_a", a, ab, stride: strideA, extent: m, block: config.rows) { [$0, (k + 15) / 16] } : nil
