@@ -8,8 +8,8 @@ import Foundation
 /// A DYNAMIC_ARCH OpenBLAS (Debian's) picks its core from the CPU's model
 /// number when it loads. A release older than the CPU does not know the
 /// number and falls back to Prescott, SSE3 kernels: Debian 12's 0.3.21 on
-/// an Emerald Rapids Xeon (family 6, model 207) ran sgemm 1024^3 at 35
-/// GFLOP/s where its SkylakeX kernels, on the same cores, reach 230-310.
+/// an Emerald Rapids Xeon (family 6, model 207) ran sgemm 1024^3 at 33-37
+/// GFLOP/s where its SkylakeX kernels, on the same cores, reach 190-310.
 /// Where that happened, `OPENBLAS_CORETYPE` is unset and the CPU has the
 /// instructions of a better core (checked the way the CPU kernels choose
 /// their level), OpenBLAS is initialized again with that core through its
