@@ -63,7 +63,7 @@ public struct MachineInfo: Codable, Equatable {
     static var openBLASDescription: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let core = OpenBLASCore.name
-        let corrected = OpenBLASCore.correction == nil ? "" : ", corrected at start: \(OpenBLASCore.correction!)"
+        let corrected = OpenBLASCore.correction.map { ", corrected at start: \($0)" } ?? ""
         return "\(config.trimmingCharacters(in: .whitespaces)) (core \(core)\(corrected)), \(openblas_get_num_threads()) threads"
     }
 

@@ -38,13 +38,17 @@ extension OpenCLBackend {
                 + [.scalar(beta), .buffer(cb), .int(c.offset), .int(c.ld), .int(strideC)]
         }
         let config = runnable(config, dtype: cb.dtype)
-        // The packed copies are indexed with 32-bit ints too.
-        func fits(extent: Int, block: Int, stride: Int) -> Bool {
-            (stride == 0 ? 1 : batch) * ((extent + block - 1) / block) * block * k <= Int(Int32.max)
+        // An operand's packed copy: `blocks` of k x `block` values, one copy
+        // per batch item, or one for all when the batch shares it (stride 0).
+        func packing(extent: Int, block: Int, stride: Int) -> (blocks: Int, copies: Int, count: Int) {
+            let blocks = (extent + block - 1) / block, copies = stride == 0 ? 1 : batch
+            return (blocks, copies, copies * blocks * k * block)
         }
-        let packB = k > 0 && packsB(config, m: m, n: n, k: k) && fits(extent: n, block: config.width, stride: strideB)
+        // The packed copies are indexed with 32-bit ints too.
+        let packB = k > 0 && packsB(config, m: m, n: n, k: k)
+            && packing(extent: n, block: config.width, stride: strideB).count <= Int(Int32.max)
         let packA = k > 0 && packsA(config, m: m, n: n, k: k, transposedA: a.transposed, transposedB: b.transposed && !packB)
-            && fits(extent: m, block: config.rows, stride: strideA)
+            && packing(extent: m, block: config.rows, stride: strideA).count <= Int(Int32.max)
         switch config.kernel {
         case .tiled:
             // 16 x 16 work-items per 64 x 64 tile of C.
@@ -62,11 +66,10 @@ extension OpenCLBackend {
         case .vector where packA || packB:
             // The operands into blocks first (gemm_pack_a/b say why), then
             // the product reads them.
-            // An operand the batch shares (stride 0) is packed once.
             func pack(_ kernel: String, _ x: MatrixOperand, _ buffer: OpenCLBuffer, stride: Int, extent: Int, block: Int,
                       global: (_ blocks: Int) -> [Int]) -> Packed {
-                let blocks = (extent + block - 1) / block, copies = stride == 0 ? 1 : batch
-                let packed = makeBuffer(count: copies * blocks * k * block, dtype: buffer.dtype)
+                let (blocks, copies, count) = packing(extent: extent, block: block, stride: stride)
+                let packed = makeBuffer(count: count, dtype: buffer.dtype)
                 launch(.gemm, kernel, dtype: cb.dtype, global: global(copies * blocks), local: packGroup, defines: config.defines,
                        [.int(extent), .int(k), .int(copies), .buffer(buffer), .int(x.offset), .int(x.ld),
                         .int(x.transposed ? 1 : 0), .int(stride), .buffer(packed)])
