@@ -20,14 +20,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // System libraries from Debian's libopenblas-dev and ocl-icd-opencl-dev
-        // + opencl-headers (scripts/install-deps installs them).
+        // System libraries: OpenBLAS (Debian's libopenblas-dev), linked; the
+        // OpenCL headers only (opencl-headers): the loader, libOpenCL.so.1,
+        // is opened at run time (Sources/NN/OpenCL/OpenCLLibrary.swift), so
+        // the binaries start on a machine without it.
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
             name: "COpenCL", path: "Sources/COpenCL",
-            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+            providers: [.apt(["opencl-headers"])]),
         // zlib (Debian's zlib1g-dev): deflate and CRC-32 for the PNG files
         // the training diagnostics write.
         .systemLibrary(
@@ -111,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "NNTests",
             // The executables run as child processes (messages, options).
-            dependencies: ["NN", "NNDistributed", "CPUKernels", "NNBenchKit", "nn-mistakes", "nntrain", "nn-save-loop",
+            dependencies: ["NN", "NNDistributed", "CPUKernels", "NNBenchKit", "nn-mistakes", "nntrain", "nnbench", "nn-save-loop",
                            "nn-distributed-check"],
             path: "Tests/NNTests",
             // Read through #filePath, not bundled.

@@ -95,6 +95,8 @@ public enum DeviceSelection {
         } catch {
             lines.append("(no OpenCL: \(error))")
         }
+        let auto = Device.automatic()
+        lines.append("auto (NN_BACKEND unset or auto): \((auto.device.backend as? OpenCLBackend)?.info.spec ?? "cpu"), \(auto.reason)")
         return lines.joined(separator: "\n")
     }
 }

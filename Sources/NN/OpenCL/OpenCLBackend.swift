@@ -57,12 +57,12 @@ public final class OpenCLBackend: Backend {
         tuneMode = try GEMMTuneMode.fromEnvironment()
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.deviceID
-        guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
+        guard let context = openCL.clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
             throw OpenCLError.call(operation: "clCreateContext(\(device.name))", code: status)
         }
         let properties = profileKernels ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
-        guard let queue = clCreateCommandQueue(context, device.deviceID, properties, &status), status == CL_SUCCESS else {
-            clReleaseContext(context)
+        guard let queue = openCL.clCreateCommandQueue(context, device.deviceID, properties, &status), status == CL_SUCCESS else {
+            openCL.clReleaseContext(context)
             throw OpenCLError.call(operation: "clCreateCommandQueue(\(device.name))", code: status)
         }
         self.context = context
@@ -72,11 +72,11 @@ public final class OpenCLBackend: Backend {
     }
 
     deinit {
-        clFinish(queue)
+        openCL.clFinish(queue)
         indexErrorBuffer = nil  // back to the pool before it drains
         pool.drain()
-        clReleaseCommandQueue(queue)
-        clReleaseContext(context)
+        openCL.clReleaseCommandQueue(queue)
+        openCL.clReleaseContext(context)
     }
 
     public var name: String { "\(info.spec) (\(info.name))" }
@@ -129,11 +129,11 @@ public final class OpenCLBackend: Backend {
             return OpenCLBuffer(count: count, dtype: dtype, storage: .success(mem), byteSize: bytes, pool: pool)
         }
         var status: cl_int = 0
-        var mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+        var mem = openCL.clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
         if mem == nil || status != CL_SUCCESS {
             // Give the pool's memory back to the driver and try once more.
             pool.drain()
-            mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
+            mem = openCL.clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status)
         }
         guard let mem, status == CL_SUCCESS else {
             // Out of device memory (or over the device's largest allocation):
@@ -163,7 +163,7 @@ public final class OpenCLBackend: Backend {
         uploads += 1
         do {
             // Blocking write: the host memory is only borrowed for this call.
-            try check(clEnqueueWriteBuffer(queue, try b.mem(), cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
+            try check(openCL.clEnqueueWriteBuffer(queue, try b.mem(), cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
                                            bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer on \(info.name)")
         } catch {
             record(error)
@@ -180,7 +180,7 @@ public final class OpenCLBackend: Backend {
         try throwIndexErrors()
         downloads += 1
         guard bytes.count > 0 else { return try synchronize() }
-        let status = clEnqueueReadBuffer(queue, try b.mem(), cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
+        let status = openCL.clEnqueueReadBuffer(queue, try b.mem(), cl_bool(CL_TRUE), offset * b.dtype.byteSize, bytes.count,
                                          bytes.baseAddress, 0, nil, nil)
         try check(status, "clEnqueueReadBuffer on \(info.name)")
     }
@@ -189,7 +189,7 @@ public final class OpenCLBackend: Backend {
         lock.lock()
         defer { lock.unlock() }
         try throwPending()
-        try check(clFinish(queue), "clFinish on \(info.name)")
+        try check(openCL.clFinish(queue), "clFinish on \(info.name)")
         try throwIndexErrors()
     }
 
@@ -214,7 +214,7 @@ public final class OpenCLBackend: Backend {
         do {
             let (sm, dm) = (try s.mem(), try d.mem())
             try check(enqueueCommand("(copy)", range: [count]) {
-                clEnqueueCopyBuffer(queue, sm, dm, srcOffset * size, dstOffset * size, count * size, 0, nil, $0)
+                openCL.clEnqueueCopyBuffer(queue, sm, dm, srcOffset * size, dstOffset * size, count * size, 0, nil, $0)
             }, "clEnqueueCopyBuffer on \(info.name)")
         } catch {
             record(error)
@@ -233,7 +233,7 @@ public final class OpenCLBackend: Backend {
             do {
                 let mem = try b.mem()
                 try check(enqueueCommand("(fill)", range: [count]) {
-                    clEnqueueFillBuffer(queue, mem, &p, size, offset * size, count * size, 0, nil, $0)
+                    openCL.clEnqueueFillBuffer(queue, mem, &p, size, offset * size, count * size, 0, nil, $0)
                 }, "clEnqueueFillBuffer on \(info.name)")
             } catch {
                 record(error)

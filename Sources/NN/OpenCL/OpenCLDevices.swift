@@ -32,25 +32,26 @@ public struct OpenCLDeviceInfo: CustomStringConvertible {
 /// Enumerates OpenCL platforms and devices through the ICD loader.
 public enum OpenCLDevices {
     /// Every device of every platform, in platform order. Throws when the
-    /// ICD loader finds no platform at all.
+    /// ICD loader finds no platform at all, or when there is no loader.
     public static func all() throws -> [OpenCLDeviceInfo] {
+        _ = try OpenCLLibrary.load()
         var platformCount: cl_uint = 0
-        let status = clGetPlatformIDs(0, nil, &platformCount)
+        let status = openCL.clGetPlatformIDs(0, nil, &platformCount)
         if status == -1001 || platformCount == 0 {  // CL_PLATFORM_NOT_FOUND_KHR
             throw OpenCLError.noDevice(requested: "any", found: "no OpenCL platform (is an ICD such as pocl-opencl-icd installed?)")
         }
         try check(status, "clGetPlatformIDs")
         var platforms = [cl_platform_id?](repeating: nil, count: Int(platformCount))
-        try check(clGetPlatformIDs(platformCount, &platforms, nil), "clGetPlatformIDs")
+        try check(openCL.clGetPlatformIDs(platformCount, &platforms, nil), "clGetPlatformIDs")
         var result: [OpenCLDeviceInfo] = []
         for (p, platform) in platforms.enumerated() {
             guard let platform else { continue }
             let platformName = platformString(platform, cl_platform_info(CL_PLATFORM_NAME))
             var deviceCount: cl_uint = 0
-            guard clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &deviceCount) == CL_SUCCESS,
+            guard openCL.clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &deviceCount) == CL_SUCCESS,
                   deviceCount > 0 else { continue }
             var devices = [cl_device_id?](repeating: nil, count: Int(deviceCount))
-            try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &devices, nil), "clGetDeviceIDs")
+            try check(openCL.clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &devices, nil), "clGetDeviceIDs")
             for (d, device) in devices.enumerated() {
                 guard let device else { continue }
                 let type: cl_device_type = deviceValue(device, CL_DEVICE_TYPE)
@@ -80,23 +81,23 @@ public enum OpenCLDevices {
 
     static func platformString(_ platform: cl_platform_id, _ param: cl_platform_info) -> String {
         var size = 0
-        guard clGetPlatformInfo(platform, param, 0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
+        guard openCL.clGetPlatformInfo(platform, param, 0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size)
-        guard clGetPlatformInfo(platform, param, size, &bytes, nil) == CL_SUCCESS else { return "" }
+        guard openCL.clGetPlatformInfo(platform, param, size, &bytes, nil) == CL_SUCCESS else { return "" }
         return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func deviceString(_ device: cl_device_id, _ param: Int32) -> String {
         var size = 0
-        guard clGetDeviceInfo(device, cl_device_info(param), 0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
+        guard openCL.clGetDeviceInfo(device, cl_device_info(param), 0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size)
-        guard clGetDeviceInfo(device, cl_device_info(param), size, &bytes, nil) == CL_SUCCESS else { return "" }
+        guard openCL.clGetDeviceInfo(device, cl_device_info(param), size, &bytes, nil) == CL_SUCCESS else { return "" }
         return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ param: Int32) -> T {
         var value: T = 0
-        _ = clGetDeviceInfo(device, cl_device_info(param), MemoryLayout<T>.size, &value, nil)
+        _ = openCL.clGetDeviceInfo(device, cl_device_info(param), MemoryLayout<T>.size, &value, nil)
         return value
     }
 }

@@ -10,6 +10,9 @@ public enum OpenCLError: Error, CustomStringConvertible, Equatable {
     /// No OpenCL platform or device matched what was asked; `found` lists
     /// what there is.
     case noDevice(requested: String, found: String)
+    /// No OpenCL ICD loader could be opened; `tried` says what was tried
+    /// and why each failed.
+    case loaderNotFound(tried: [String])
     /// The device lacks a capability an operation needs (e.g. fp64).
     case unsupported(device: String, what: String)
     /// An op found an index outside [0, bound) on the device (gather,
@@ -25,6 +28,9 @@ public enum OpenCLError: Error, CustomStringConvertible, Equatable {
             return "OpenCL kernel program '\(program)' failed to build on \(device):\n\(log)"
         case .noDevice(let requested, let found):
             return "no OpenCL device for '\(requested)'; found: \(found)"
+        case .loaderNotFound(let tried):
+            return "OpenCL loader not found (tried \(tried.joined(separator: "; "))); install one (Debian: ocl-icd-libopencl1 "
+                + "and a driver such as pocl-opencl-icd) or name it in NN_OPENCL_LIBRARY"
         case .unsupported(let device, let what):
             return "OpenCL device \(device) does not support \(what)"
         case .indexOutOfRange(let op, let index, let position, let bound):

@@ -28,7 +28,7 @@ extension OpenCLBackend {
         var values = [Int32](repeating: 0, count: 4)
         let mem = try cl(buffer, "indexErrors").mem()
         try check(values.withUnsafeMutableBytes {
-            clEnqueueReadBuffer(queue, mem, cl_bool(CL_TRUE), 0, 16, $0.baseAddress, 0, nil, nil)
+            openCL.clEnqueueReadBuffer(queue, mem, cl_bool(CL_TRUE), 0, 16, $0.baseAddress, 0, nil, nil)
         }, "clEnqueueReadBuffer(index checks) on \(info.name)")
         guard values[0] != 0 else { return }
         fill(buffer, value: 0, offset: 0, count: 4)

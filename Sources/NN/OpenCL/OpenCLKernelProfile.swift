@@ -37,15 +37,15 @@ final class OpenCLKernelProfile {
     /// Waits for the pending launches and adds their times.
     func collect() throws {
         defer {
-            for (_, event) in pending { clReleaseEvent(event) }
+            for (_, event) in pending { openCL.clReleaseEvent(event) }
             pending.removeAll(keepingCapacity: true)
         }
         for (key, event) in pending {
             var start: cl_ulong = 0, end: cl_ulong = 0
-            try check(clWaitForEvents(1, [event]), "clWaitForEvents(\(key.kernel))")
-            try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil),
+            try check(openCL.clWaitForEvents(1, [event]), "clWaitForEvents(\(key.kernel))")
+            try check(openCL.clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil),
                       "clGetEventProfilingInfo(\(key.kernel), start)")
-            try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil),
+            try check(openCL.clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil),
                       "clGetEventProfilingInfo(\(key.kernel), end)")
             let old = totals[key] ?? (0, 0)
             totals[key] = (old.launches + 1, old.nanoseconds + (end > start ? end - start : 0))
@@ -74,7 +74,7 @@ final class OpenCLKernelProfile {
     }
 
     deinit {
-        for (_, event) in pending { clReleaseEvent(event) }
+        for (_, event) in pending { openCL.clReleaseEvent(event) }
     }
 }
 

@@ -62,10 +62,10 @@ extension OpenCLBackend {
             let status = try enqueueCommand(name, range: global) { event in
                 globalSize.withUnsafeBufferPointer { g in
                     guard let local else {
-                        return clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, nil, 0, nil, event)
+                        return openCL.clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, nil, 0, nil, event)
                     }
                     return local.withUnsafeBufferPointer { l in
-                        clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, l.baseAddress, 0, nil, event)
+                        openCL.clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, l.baseAddress, 0, nil, event)
                     }
                 }
             }
@@ -106,32 +106,32 @@ extension OpenCLBackend {
         switch argument {
         case .buffer(let buffer):
             var mem: cl_mem? = try buffer.map { try cl($0, "launch").mem() }
-            status = clSetKernelArg(kernel, i, MemoryLayout<cl_mem?>.size, &mem)
+            status = openCL.clSetKernelArg(kernel, i, MemoryLayout<cl_mem?>.size, &mem)
         case .int(let value):
             require(value >= Int(Int32.min) && value <= Int(Int32.max), "OpenCLBackend.\(name): argument \(value) exceeds 32 bits")
             var v = Int32(value)
-            status = clSetKernelArg(kernel, i, 4, &v)
+            status = openCL.clSetKernelArg(kernel, i, 4, &v)
         case .scalar(let value):
             if dtype == .float64 {
                 var v = value
-                status = clSetKernelArg(kernel, i, 8, &v)
+                status = openCL.clSetKernelArg(kernel, i, 8, &v)
             } else {
                 var v = Float(value)
-                status = clSetKernelArg(kernel, i, 4, &v)
+                status = openCL.clSetKernelArg(kernel, i, 4, &v)
             }
         case .float(let value):
             var v = value
-            status = clSetKernelArg(kernel, i, 4, &v)
+            status = openCL.clSetKernelArg(kernel, i, 4, &v)
         case .uint(let value):
             var v = value
-            status = clSetKernelArg(kernel, i, 4, &v)
+            status = openCL.clSetKernelArg(kernel, i, 4, &v)
         case .int8(let values):
             require(values.count <= 8, "OpenCLBackend.\(name): rank \(values.count) exceeds the 8 axes kernels support")
             var v = [Int32](repeating: 0, count: 8)
             for (k, value) in values.enumerated() { v[k] = Int32(value) }
-            status = clSetKernelArg(kernel, i, 32, &v)
+            status = openCL.clSetKernelArg(kernel, i, 32, &v)
         case .local(let bytes):
-            status = clSetKernelArg(kernel, i, bytes, nil)
+            status = openCL.clSetKernelArg(kernel, i, bytes, nil)
         }
         try check(status, "clSetKernelArg(\(name), argument \(index))")
     }

@@ -57,8 +57,8 @@ final class OpenCLPrograms {
     }
 
     deinit {
-        for kernel in kernels.values { clReleaseKernel(kernel) }
-        for program in programs.values { clReleaseProgram(program) }
+        for kernel in kernels.values { openCL.clReleaseKernel(kernel) }
+        for program in programs.values { openCL.clReleaseProgram(program) }
     }
 
     var programCount: Int { programs.count }
@@ -83,7 +83,7 @@ final class OpenCLPrograms {
     /// Creates kernel `name` of `program` and keeps it under `key`.
     private func createKernel(_ name: String, key: String, in program: cl_program) throws -> cl_kernel {
         var status: cl_int = 0
-        guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
+        guard let kernel = openCL.clCreateKernel(program, name, &status), status == CL_SUCCESS else {
             throw OpenCLError.call(operation: "clCreateKernel(\(name))", code: status)
         }
         kernels[key] = kernel
@@ -129,7 +129,7 @@ final class OpenCLPrograms {
     func maxWorkGroupSize(_ kernel: cl_kernel) -> Int {
         if let limit = groupLimits[kernel] { return limit }
         var size = 0
-        let status = clGetKernelWorkGroupInfo(kernel, device.deviceID, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+        let status = openCL.clGetKernelWorkGroupInfo(kernel, device.deviceID, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
                                               MemoryLayout<Int>.size, &size, nil)
         let limit = status == CL_SUCCESS && size > 0 ? size : device.maxWorkGroupSize
         groupLimits[kernel] = limit
@@ -158,7 +158,7 @@ final class OpenCLPrograms {
         let program: cl_program? = source.withCString { cString in
             var pointer: UnsafePointer<CChar>? = cString
             var length = strlen(cString)
-            return clCreateProgramWithSource(context, 1, &pointer, &length, &status)
+            return openCL.clCreateProgramWithSource(context, 1, &pointer, &length, &status)
         }
         guard let program, status == CL_SUCCESS else {
             throw OpenCLError.call(operation: "clCreateProgramWithSource(\(name))", code: status)
@@ -173,7 +173,7 @@ final class OpenCLPrograms {
         let program: cl_program? = binary.withUnsafeBufferPointer { bytes in
             var length = bytes.count
             var pointer: UnsafePointer<UInt8>? = bytes.baseAddress
-            return clCreateProgramWithBinary(context, 1, &deviceID, &length, &pointer, &binaryStatus, &status)
+            return openCL.clCreateProgramWithBinary(context, 1, &deviceID, &length, &pointer, &binaryStatus, &status)
         }
         guard let program, status == CL_SUCCESS, binaryStatus == CL_SUCCESS else {
             throw OpenCLError.call(operation: "clCreateProgramWithBinary", code: status != CL_SUCCESS ? status : binaryStatus)
@@ -181,7 +181,7 @@ final class OpenCLPrograms {
         do {
             try build(program, options: options, name: "cached binary")
         } catch {
-            clReleaseProgram(program)
+            openCL.clReleaseProgram(program)
             throw error
         }
         return program
@@ -189,10 +189,10 @@ final class OpenCLPrograms {
 
     private func build(_ program: cl_program, options: String, name: String) throws {
         var deviceID: cl_device_id? = device.deviceID
-        let status = clBuildProgram(program, 1, &deviceID, options, nil, nil)
+        let status = openCL.clBuildProgram(program, 1, &deviceID, options, nil, nil)
         if status == CL_SUCCESS { return }
         let log = buildLog(program)
-        clReleaseProgram(program)
+        openCL.clReleaseProgram(program)
         if status == CL_BUILD_PROGRAM_FAILURE {
             throw OpenCLError.build(program: name, device: device.name, log: log)
         }
@@ -201,21 +201,21 @@ final class OpenCLPrograms {
 
     private func buildLog(_ program: cl_program) -> String {
         var size = 0
-        guard clGetProgramBuildInfo(program, device.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
+        guard openCL.clGetProgramBuildInfo(program, device.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
                 == CL_SUCCESS, size > 0 else { return "(no build log)" }
         var bytes = [CChar](repeating: 0, count: size)
-        _ = clGetProgramBuildInfo(program, device.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
+        _ = openCL.clGetProgramBuildInfo(program, device.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
         return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private func binary(of program: cl_program) -> [UInt8]? {
         var size = 0
-        guard clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
+        guard openCL.clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
                 == CL_SUCCESS, size > 0 else { return nil }
         var bytes = [UInt8](repeating: 0, count: size)
         let ok = bytes.withUnsafeMutableBufferPointer { buffer -> Bool in
             var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            return clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
+            return openCL.clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
                                     &pointer, nil) == CL_SUCCESS
         }
         return ok ? bytes : nil

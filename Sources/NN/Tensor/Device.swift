@@ -52,13 +52,7 @@ public struct Device: CustomStringConvertible {
     public static func named(_ spec: String) throws -> Device {
         let lowered = spec.lowercased()
         if lowered == "cpu" { return .cpu }
-        if lowered == "auto" || lowered.isEmpty {
-            // auto promises the best device that works: a GPU whose context
-            // cannot be created is passed over, not fatal.
-            guard let devices = try? OpenCLDevices.all(), let gpu = devices.first(where: { $0.kind == .gpu }),
-                  let device = try? opencl(gpu) else { return .cpu }
-            return device
-        }
+        if lowered == "auto" || lowered.isEmpty { return automatic().device }
         guard lowered == "opencl" || lowered.hasPrefix("opencl:") else { throw DeviceError.unknown(spec: spec) }
         let devices: [OpenCLDeviceInfo]
         do {
@@ -79,6 +73,28 @@ public struct Device: CustomStringConvertible {
             throw DeviceError.unavailable(spec: spec, reason: "no device \(p):\(d); found: \(found)")
         }
         return try opencl(info)
+    }
+
+    /// What `auto` picks, and why: the first OpenCL GPU, otherwise the CPU.
+    /// `auto` promises the best device that works, so a missing loader, no
+    /// GPU, or a GPU whose context cannot be created means the CPU, not a
+    /// stop; `reason` says which (`nnbench devices` prints it).
+    public static func automatic() -> (device: Device, reason: String) {
+        let devices: [OpenCLDeviceInfo]
+        do {
+            devices = try OpenCLDevices.all()
+        } catch {
+            return (.cpu, "\(error)")
+        }
+        guard let gpu = devices.first(where: { $0.kind == .gpu }) else {
+            let others = devices.map { "\($0.spec) \($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")
+            return (.cpu, "no OpenCL GPU" + (others.isEmpty ? "" : "; found \(others)"))
+        }
+        do {
+            return (try opencl(gpu), "the first OpenCL GPU")
+        } catch {
+            return (.cpu, "the OpenCL GPU \(gpu.spec) \(gpu.name) could not be opened: \(error)")
+        }
     }
 
     private static let openCLLock = NSLock()
