@@ -30,8 +30,8 @@ let package = Package(
         .systemLibrary(
             name: "COpenCL", path: "Sources/COpenCL",
             providers: [.apt(["opencl-headers"])]),
-        // zlib (Debian's zlib1g-dev): deflate and CRC-32 for the PNG files
-        // the training diagnostics write.
+        // zlib (Debian's zlib1g-dev): inflate for the gzip data files (MNIST),
+        // deflate and CRC-32 for the PNG files the training diagnostics write.
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]),

@@ -11,7 +11,7 @@ struct NNBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnbench",
         abstract: "Compare the CPU backend, OpenCL devices and raw OpenBLAS on GEMM, convolution, RNN, elementwise, softmax and training steps.",
-        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Profile.self, Startup.self, Compare.self, Distributed.self])
+        subcommands: [Devices.self, Check.self, Tune.self, Run.self, Profile.self, Startup.self, LoadData.self, Compare.self, Distributed.self])
 }
 
 /// Prints a line on stderr (progress, warnings).
@@ -212,6 +212,31 @@ struct Startup: ParsableCommand {
 
     func run() throws {
         print(try StartupReport.run(spec: device), terminator: "")
+    }
+}
+
+struct LoadData: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load-data",
+        abstract: "Time loading an MNIST directory's gzip files into a dataset (best of --repeats; gunzip, IDX parse, float conversion).")
+
+    @Option(name: .long, help: ArgumentHelp("The MNIST directory.", valueName: "dir"))
+    var data = "../shared/data/mnist-t10k"
+
+    @Option(name: .long, help: "How many loads to time.")
+    var repeats = 10
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: data)
+        var best = Double.infinity
+        var count = 0
+        for _ in 0..<max(1, repeats) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let dataset = try MNIST.load(directory: directory)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            count = dataset.count
+        }
+        print(String(format: "MNIST load of %@ (%d images): best of %d %.1f ms", data, count, max(1, repeats), best))
     }
 }
 

@@ -1,8 +1,10 @@
+import CZlib
 import Foundation
 
-/// gzip decompression (RFC 1952) on top of `Inflate`, with no system
-/// library: Foundation on Linux has no gzip API, and a self-contained
-/// decoder keeps the build's package list short.
+/// gzip decompression (RFC 1952): the member headers and trailers are read
+/// here, so every error names the file and byte offset, and the deflate data
+/// between them goes through zlib (`Inflate`). Foundation on Linux has no
+/// gzip API.
 ///
 /// Every member of a multi-member file is decoded and concatenated (as
 /// `gzip -d` does); each member's CRC-32 and length (ISIZE) are checked, as
@@ -122,12 +124,6 @@ public enum Gzip {
 
     // MARK: CRC-32
 
-    private static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
     /// The CRC-32 (ISO 3309, as gzip and zlib use) of `bytes`, continuing
     /// from `crc` (the CRC of the bytes before).
     public static func crc32(_ bytes: [UInt8], continuing crc: UInt32 = 0) -> UInt32 {
@@ -135,10 +131,14 @@ public enum Gzip {
     }
 
     static func crc32(_ bytes: UnsafeBufferPointer<UInt8>, continuing crc: UInt32 = 0) -> UInt32 {
-        crcTable.withUnsafeBufferPointer { table in
-            var c = ~crc
-            for byte in bytes { c = table[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
-            return ~c
-        }
+        // zlib takes 32-bit lengths: larger buffers go in pieces.
+        var c = UInt(crc)
+        var offset = 0
+        repeat {
+            let count = min(bytes.count - offset, Int(UInt32.max))
+            c = CZlib.crc32(c, bytes.baseAddress.map { $0 + offset }, uInt(count))
+            offset += count
+        } while offset < bytes.count
+        return UInt32(c)
     }
 }

@@ -62,7 +62,7 @@ public final class OpenCLBackend: Backend {
         }
         let properties = profileKernels ? cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE) : 0
         guard let queue = openCL.clCreateCommandQueue(context, device.deviceID, properties, &status), status == CL_SUCCESS else {
-            openCL.clReleaseContext(context)
+            _ = openCL.clReleaseContext(context)
             throw OpenCLError.call(operation: "clCreateCommandQueue(\(device.name))", code: status)
         }
         self.context = context
@@ -72,11 +72,11 @@ public final class OpenCLBackend: Backend {
     }
 
     deinit {
-        openCL.clFinish(queue)
+        _ = openCL.clFinish(queue)
         indexErrorBuffer = nil  // back to the pool before it drains
         pool.drain()
-        openCL.clReleaseCommandQueue(queue)
-        openCL.clReleaseContext(context)
+        _ = openCL.clReleaseCommandQueue(queue)
+        _ = openCL.clReleaseContext(context)
     }
 
     public var name: String { "\(info.spec) (\(info.name))" }

@@ -70,7 +70,7 @@ final class OpenCLBufferPool {
     func drain() {
         lock.lock()
         defer { lock.unlock() }
-        for list in free.values { for mem in list { openCL.clReleaseMemObject(mem) } }
+        for list in free.values { for mem in list { _ = openCL.clReleaseMemObject(mem) } }
         free = [:]
         cachedBytes = 0
     }

@@ -37,7 +37,7 @@ final class OpenCLKernelProfile {
     /// Waits for the pending launches and adds their times.
     func collect() throws {
         defer {
-            for (_, event) in pending { openCL.clReleaseEvent(event) }
+            for (_, event) in pending { _ = openCL.clReleaseEvent(event) }
             pending.removeAll(keepingCapacity: true)
         }
         for (key, event) in pending {
@@ -74,7 +74,7 @@ final class OpenCLKernelProfile {
     }
 
     deinit {
-        for (_, event) in pending { openCL.clReleaseEvent(event) }
+        for (_, event) in pending { _ = openCL.clReleaseEvent(event) }
     }
 }
 

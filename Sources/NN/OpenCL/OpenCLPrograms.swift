@@ -57,8 +57,8 @@ final class OpenCLPrograms {
     }
 
     deinit {
-        for kernel in kernels.values { openCL.clReleaseKernel(kernel) }
-        for program in programs.values { openCL.clReleaseProgram(program) }
+        for kernel in kernels.values { _ = openCL.clReleaseKernel(kernel) }
+        for program in programs.values { _ = openCL.clReleaseProgram(program) }
     }
 
     var programCount: Int { programs.count }
@@ -181,7 +181,7 @@ final class OpenCLPrograms {
         do {
             try build(program, options: options, name: "cached binary")
         } catch {
-            openCL.clReleaseProgram(program)
+            _ = openCL.clReleaseProgram(program)
             throw error
         }
         return program
@@ -192,7 +192,7 @@ final class OpenCLPrograms {
         let status = openCL.clBuildProgram(program, 1, &deviceID, options, nil, nil)
         if status == CL_SUCCESS { return }
         let log = buildLog(program)
-        openCL.clReleaseProgram(program)
+        _ = openCL.clReleaseProgram(program)
         if status == CL_BUILD_PROGRAM_FAILURE {
             throw OpenCLError.build(program: name, device: device.name, log: log)
         }

@@ -2,10 +2,11 @@ import Foundation
 import XCTest
 @testable import NN
 
-/// gzip and raw deflate decoding: Python-made vectors for every block type
-/// and header feature, hand-built streams for the edge cases, and corrupt
-/// input (every truncation, every byte flipped) that must throw, never trap
-/// or return wrong data.
+/// gzip and raw deflate decoding (the wrapper here, the deflate data through
+/// zlib): Python-made vectors for every block type and header feature,
+/// hand-built streams for the edge cases, and corrupt input (every
+/// truncation, every byte flipped) that must throw with zlib's reason and the
+/// offset, never trap or return wrong data.
 final class GzipTests: XCTestCase {
     private struct Vector: Decodable { let size: Int; let crc32: UInt32 }
 
@@ -97,35 +98,35 @@ final class GzipTests: XCTestCase {
     func testMalformedStreamsThrow() {
         var w = DeflateBitWriter()
         w.bits(1, 1); w.bits(3, 2)
-        assertInflateFails(w.bytes, "invalid block type 3")
+        assertInflateFails(w.bytes, "corrupt deflate data: invalid block type")
 
         w = DeflateBitWriter()
         w.bits(1, 1); w.bits(1, 2); w.fixedSymbol(97); w.fixedSymbol(257); w.code(1, 5); w.fixedSymbol(256)
-        assertInflateFails(w.bytes, "before the start of the data")
+        assertInflateFails(w.bytes, "invalid distance too far back")
 
         w = DeflateBitWriter()
         w.bits(1, 1); w.bits(1, 2); w.fixedSymbol(97); w.fixedSymbol(286); w.fixedSymbol(256)
-        assertInflateFails(w.bytes, "invalid length symbol 286")
+        assertInflateFails(w.bytes, "invalid literal/length code")
 
         w = DeflateBitWriter()
         w.bits(1, 1); w.bits(1, 2); w.fixedSymbol(97); w.fixedSymbol(257); w.code(30, 5); w.fixedSymbol(256)
-        assertInflateFails(w.bytes, "invalid distance symbol 30")
+        assertInflateFails(w.bytes, "invalid distance code")
 
         // Stored block whose length does not match its complement.
-        assertInflateFails([0x01, 0x05, 0x00, 0xFA, 0xFE] + Array("hello".utf8), "does not match its complement")
-        assertInflateFails([0x01, 0x05, 0x00, 0xFA, 0xFF] + Array("hell".utf8), "runs past the end")
+        assertInflateFails([0x01, 0x05, 0x00, 0xFA, 0xFE] + Array("hello".utf8), "invalid stored block lengths")
+        assertInflateFails([0x01, 0x05, 0x00, 0xFA, 0xFF] + Array("hell".utf8), "ends early (truncated data)")
 
         // Dynamic block declaring 287 literal/length codes.
         w = DeflateBitWriter()
         w.bits(1, 1); w.bits(2, 2); w.bits(30, 5); w.bits(0, 5); w.bits(0, 4)
         w.bits(0, 32)
-        assertInflateFails(w.bytes, "287 literal/length codes")
+        assertInflateFails(w.bytes, "too many length or distance symbols")
 
         // Over-subscribed code-length code: 19 codes of length 1.
         w = DeflateBitWriter()
         w.bits(1, 1); w.bits(2, 2); w.bits(0, 5); w.bits(0, 5); w.bits(15, 4)
         for _ in 0..<19 { w.bits(1, 3) }
-        assertInflateFails(w.bytes, "over-subscribed")
+        assertInflateFails(w.bytes, "invalid code lengths set")
 
         // Empty input, and a final block that never ends.
         assertInflateFails([], "ends early")
@@ -163,6 +164,12 @@ final class GzipTests: XCTestCase {
             try Gzip.decompress(good + [0, 1, 2], file: "f.gz")
         }
         assertThrowsDescribing(["too short"]) { try Gzip.decompress([0x1F, 0x8B, 8], file: "f.gz") }
+        // Deflate data zlib refuses: the first block's type set to 3.
+        bad = good
+        bad[10] |= 0b110
+        assertThrowsDescribing(["f.gz", "corrupt deflate data: invalid block type", "at byte 10"]) {
+            try Gzip.decompress(bad, file: "f.gz")
+        }
 
         let fields = try DataTestFiles.bytes(DataTestFiles.fixture("gzip_header_fields.gz"))
         // The header CRC covers the file name: change one of its letters.
