@@ -26,9 +26,20 @@ kernel void NAME(global const FROM* restrict src, global TO* restrict dst, const
 
 CONVERT(convert_int_float, int, float)
 CONVERT(convert_float_int, float, int)
+// long (PyTorch's int64 labels and indices) -> int saturates, so a value
+// outside int's range stays out of range for the op that reads it.
+kernel void convert_long_int(global const long* restrict src, global int* restrict dst, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) dst[i] = (int)clamp(src[i], (long)INT_MIN, (long)INT_MAX);
+}
+CONVERT(convert_int_long, int, long)
+CONVERT(convert_long_float, long, float)
+CONVERT(convert_float_long, float, long)
 #if NN_FP64
 CONVERT(convert_float_double, float, double)
 CONVERT(convert_double_float, double, float)
 CONVERT(convert_int_double, int, double)
 CONVERT(convert_double_int, double, int)
+CONVERT(convert_long_double, long, double)
+CONVERT(convert_double_long, double, long)
 #endif

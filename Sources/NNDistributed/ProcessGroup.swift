@@ -158,6 +158,7 @@ extension ProcessGroup {
         case .float32: return mpi.float
         case .float64: return mpi.double
         case .int32: return mpi.int32
+        case .int64: return mpi.int64
         }
     }
 
@@ -321,6 +322,7 @@ struct HostBytes {
         case .float32: bytes = try tensor.toArray(as: Float.self).withUnsafeBytes { Array($0) }
         case .float64: bytes = try tensor.toArray(as: Double.self).withUnsafeBytes { Array($0) }
         case .int32: bytes = try tensor.toArray(as: Int32.self).withUnsafeBytes { Array($0) }
+        case .int64: bytes = try tensor.toArray(as: Int64.self).withUnsafeBytes { Array($0) }
         }
     }
 
@@ -336,6 +338,7 @@ struct HostBytes {
         case .float32: return Tensor(values(Float.self), shape: shape, on: device)
         case .float64: return Tensor(float64: values(Double.self), shape: shape, on: device)
         case .int32: return Tensor(int32: values(Int32.self), shape: shape, on: device)
+        case .int64: return Tensor(int64: values(Int64.self), shape: shape, on: device)
         }
     }
 }

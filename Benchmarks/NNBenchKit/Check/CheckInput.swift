@@ -69,11 +69,13 @@ public enum CheckInput {
     }
 }
 
-/// The values of any buffer as Doubles (exact for every dtype).
+/// The values of any buffer as Doubles (exact for every dtype but int64
+/// beyond 2^53, which no check uses).
 public func downloadAsDoubles(_ backend: any Backend, _ buffer: DeviceBuffer) throws -> [Double] {
     switch buffer.dtype {
     case .float32: return try backend.download(buffer, as: Float.self).map(Double.init)
     case .float64: return try backend.download(buffer, as: Double.self)
     case .int32: return try backend.download(buffer, as: Int32.self).map(Double.init)
+    case .int64: return try backend.download(buffer, as: Int64.self).map(Double.init)
     }
 }

@@ -57,3 +57,4 @@ public protocol HostScalar: Numeric, Sendable {
 extension Float: HostScalar { public static var dtype: DType { .float32 } }
 extension Double: HostScalar { public static var dtype: DType { .float64 } }
 extension Int32: HostScalar { public static var dtype: DType { .int32 } }
+extension Int64: HostScalar { public static var dtype: DType { .int64 } }

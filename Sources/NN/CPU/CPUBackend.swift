@@ -69,6 +69,7 @@ public final class CPUBackend: Backend {
         case .float32: (b.pointer(Float.self) + offset).update(repeating: Float(value), count: count)
         case .float64: (b.pointer(Double.self) + offset).update(repeating: value, count: count)
         case .int32: (b.pointer(Int32.self) + offset).update(repeating: Int32(value), count: count)
+        case .int64: (b.pointer(Int64.self) + offset).update(repeating: Int64(value), count: count)
         }
     }
 
@@ -86,6 +87,14 @@ public final class CPUBackend: Backend {
         case (.int32, .float64): run(Int32.self, Double.self) { Double($0) }
         case (.float32, .int32): run(Float.self, Int32.self) { Int32($0) }
         case (.float64, .int32): run(Double.self, Int32.self) { Int32($0) }
+        // int64 -> int32 saturates, so an out-of-range label or index stays
+        // out of range for the op that reads it (see DType).
+        case (.int64, .int32): run(Int64.self, Int32.self) { Int32(clamping: $0) }
+        case (.int32, .int64): run(Int32.self, Int64.self) { Int64($0) }
+        case (.int64, .float32): run(Int64.self, Float.self) { Float($0) }
+        case (.int64, .float64): run(Int64.self, Double.self) { Double($0) }
+        case (.float32, .int64): run(Float.self, Int64.self) { Int64($0) }
+        case (.float64, .int64): run(Double.self, Int64.self) { Int64($0) }
         default: copy(src, srcOffset: 0, to: dst, dstOffset: 0, count: count)
         }
     }

@@ -57,6 +57,7 @@ extension CPUBackend {
         case .float64: run(Double.self)
         case .float32: run(Float.self)
         case .int32: run(Int32.self)
+        case .int64: run(Int64.self)
         }
     }
 

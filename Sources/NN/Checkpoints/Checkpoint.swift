@@ -15,11 +15,12 @@ import Darwin
 /// A file is never half-written: it goes to a temporary file in the same
 /// directory, is flushed to disk, then renamed over the target. Loading
 /// checks the whole file before anything is used, and a model is changed
-/// only when every name, shape and dtype fits.
+/// only when every name and shape fits (dtypes are converted, as PyTorch's
+/// `load_state_dict` does).
 public enum Checkpoint {
     /// Saves `module`'s state dict (parameters and buffers).
     public static func save(_ module: Module, to url: URL, metadata: [String: String] = [:]) throws {
-        try save(module.stateDict(), to: url, metadata: metadata)
+        try save(module.stateDict().entries, to: url, metadata: metadata)
     }
 
     /// Saves named tensors (unique names).
@@ -127,8 +128,9 @@ extension Module {
     /// Loads a safetensors state dict (ours or PyTorch's), or the weights of
     /// a training checkpoint (`TrainingCheckpoint`, its `model.` part). The
     /// file is validated completely and checked against this module (every
-    /// name, shape and dtype; all mismatches reported in `problems`) before
-    /// any parameter changes: a failed load leaves the module as it was.
+    /// name and shape; all mismatches reported in `problems`; dtypes are
+    /// converted, as PyTorch's `load_state_dict`) before any parameter
+    /// changes: a failed load leaves the module as it was.
     public func load(checkpoint url: URL) throws {
         try load(Checkpoint.read(from: url, on: .cpu), file: url.path)
     }
@@ -145,7 +147,7 @@ extension Module {
     /// that file's `CheckpointError`.
     func loadStateDict(_ tensors: [(name: String, tensor: Tensor)], file: String) throws {
         do {
-            try loadStateDict(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }))
+            try loadStateDict(StateDict(tensors))
         } catch let error as StateDictError {
             throw CheckpointError(file: file, message: "does not match the model", problems: error.problems)
         }

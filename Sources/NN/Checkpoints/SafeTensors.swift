@@ -24,10 +24,10 @@ public struct SafeTensorsContents {
 ///
 /// Writing matches the Rust library byte for byte (tensors sorted by dtype
 /// alignment, largest first, then by name; metadata keys sorted, where the
-/// Rust library's order is arbitrary). Reading accepts F32, F64, I32, and
-/// converts I64 (PyTorch's `num_batches_tracked`) to int32 with a range
-/// check and F16/BF16 to float32; it validates everything and reports what
-/// is wrong with the byte offset.
+/// Rust library's order is arbitrary). Reading accepts F32, F64, I32 and I64
+/// (PyTorch's `num_batches_tracked`, labels, indices) as such, and converts
+/// F16/BF16 to float32; it validates everything and reports what is wrong
+/// with the byte offset.
 public enum SafeTensors {
     /// The largest header read (as the Rust library: 100 MB).
     public static let maxHeaderSize = 100_000_000
@@ -42,8 +42,10 @@ public enum SafeTensors {
             require(name != "__metadata__", "SafeTensors.encode: '__metadata__' is reserved and cannot name a tensor")
             require(names.insert(name).inserted, "SafeTensors.encode: duplicate tensor name '\(name)'")
         }
+        // The Rust library's order: its Dtype enum's, descending (I64 > F64 > F32 > I32).
         func rank(_ dtype: DType) -> Int {
             switch dtype {
+            case .int64: return 3
             case .float64: return 2
             case .float32: return 1
             case .int32: return 0
@@ -82,6 +84,7 @@ public enum SafeTensors {
             case .float32: appendLittleEndian(try tensor.toArray(as: Float.self).map(\.bitPattern), to: &out)
             case .float64: appendLittleEndian(try tensor.toArray(as: Double.self).map(\.bitPattern), to: &out)
             case .int32: appendLittleEndian(try tensor.toArray(as: Int32.self).map { UInt32(bitPattern: $0) }, to: &out)
+            case .int64: appendLittleEndian(try tensor.toArray(as: Int64.self).map { UInt64(bitPattern: $0) }, to: &out)
             }
         }
         return out
@@ -92,6 +95,7 @@ public enum SafeTensors {
         case .float32: return "F32"
         case .float64: return "F64"
         case .int32: return "I32"
+        case .int64: return "I64"
         }
     }
 
@@ -262,11 +266,11 @@ public enum SafeTensors {
                        dataStart + expected)
         }
 
-        // Convert (all checks passed above, but I64's range).
+        // Convert (all checks passed above).
         var tensors: [(name: String, tensor: Tensor)] = []
         for entry in byPosition {
             guard readableDTypes.contains(entry.dtype) else {
-                throw fail("tensor '\(entry.name)' has dtype \(entry.dtype); this library reads F32, F64, I32, I64 (as int32), F16 and BF16 (as float32)",
+                throw fail("tensor '\(entry.name)' has dtype \(entry.dtype); this library reads F32, F64, I32, I64, F16 and BF16 (as float32)",
                            entry.fileOffset)
             }
             let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart + entry.begin..<dataStart + entry.end])
@@ -279,12 +283,7 @@ public enum SafeTensors {
             case "I32":
                 tensor = Tensor(int32: read(data, as: UInt32.self).map { Int32(bitPattern: $0) }, shape: entry.shape, on: device)
             case "I64":
-                let wide = read(data, as: UInt64.self).map { Int64(bitPattern: $0) }
-                if let bad = wide.firstIndex(where: { $0 < Int64(Int32.min) || $0 > Int64(Int32.max) }) {
-                    throw fail("I64 tensor '\(entry.name)' holds \(wide[bad]) (element \(bad)), outside the int32 range this library stores it in",
-                               dataStart + entry.begin + 8 * bad)
-                }
-                tensor = Tensor(int32: wide.map { Int32($0) }, shape: entry.shape, on: device)
+                tensor = Tensor(int64: read(data, as: UInt64.self).map { Int64(bitPattern: $0) }, shape: entry.shape, on: device)
             case "BF16":
                 tensor = Tensor(read(data, as: UInt16.self).map { Float(bitPattern: UInt32($0) << 16) }, shape: entry.shape, on: device)
             default:  // F16

@@ -29,6 +29,16 @@ public struct Dataset {
         self.init(features: features, featureShape: featureShape, storedLabels: .classes(labels), count: labels.count)
     }
 
+    /// A classification set from labels of any integer type: `[Int]`,
+    /// `[Int64]` (PyTorch's and NumPy's default integers), `[UInt8]` (IDX
+    /// files). Each must fit int32, the batches' label type.
+    public init<Label: BinaryInteger>(features: [Float], featureShape: [Int], labels: [Label]) {
+        if let bad = labels.firstIndex(where: { Int32(exactly: $0) == nil }) {
+            requirementFailed("Dataset: label \(labels[bad]) (sample \(bad)) is outside the int32 range of class labels")
+        }
+        self.init(features: features, featureShape: featureShape, labels: labels.map { Int32($0) })
+    }
+
     /// A regression set: `targets` holds count x targetShape values.
     public init(features: [Float], featureShape: [Int], targets: [Float], targetShape: [Int] = []) {
         let size = targetShape.reduce(1, *)
@@ -39,13 +49,16 @@ public struct Dataset {
     }
 
     /// From tensors whose first axis is the sample axis (downloads them):
-    /// int32 labels become classes, float labels targets.
+    /// int32 and int64 labels become classes, float labels targets.
     public init(features: Tensor, labels: Tensor) throws {
         require(features.rank >= 1 && labels.rank >= 1 && features.shape[0] == labels.shape[0],
                      "Dataset: features \(features.shape) and labels \(labels.shape) need the same first (sample) axis")
         let values = try features.toArray()
         let featureShape = Array(features.shape.dropFirst())
-        if labels.dtype == .int32 {
+        if labels.dtype == .int64 {
+            require(labels.rank == 1, "Dataset: int64 labels must be [count], got \(labels.shape)")
+            self.init(features: values, featureShape: featureShape, labels: try labels.toArray(as: Int64.self))
+        } else if labels.dtype == .int32 {
             require(labels.rank == 1, "Dataset: int32 labels must be [count], got \(labels.shape)")
             self.init(features: values, featureShape: featureShape, labels: try labels.toArray(as: Int32.self))
         } else {

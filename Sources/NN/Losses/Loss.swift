@@ -65,7 +65,7 @@ struct ClassRows {
 
     init(_ name: String, input: Tensor, target: Tensor) {
         require(input.dtype.isFloatingPoint, "\(name): input must be a float tensor, got \(input.dtype) \(input.shape)")
-        require(target.dtype == .int32, "\(name): target must hold int32 class indices, got \(target.dtype) \(target.shape)")
+        let target = target.asIndices("\(name) target (class indices)")
         require(input.device == target.device, ShapeErrors.mixedDevices(name, input, target))
         switch input.rank {
         case 1:

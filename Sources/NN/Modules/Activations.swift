@@ -35,6 +35,9 @@ public final class LeakyReLU: Module, ElementwiseActivation {
         self.negativeSlope = negativeSlope
         super.init()
     }
+    /// PyTorch's positional form: `LeakyReLU(0.2)`.
+    public convenience init(_ negativeSlope: Double) { self.init(negativeSlope: negativeSlope) }
+    public override var summary: String { "LeakyReLU(negativeSlope: \(negativeSlope))" }
     public override func forward(_ input: Tensor) -> Tensor { input.leakyReLU(negativeSlope: negativeSlope) }
     public func apply(_ x: FusedValue) -> FusedValue { x.leakyReLU(negativeSlope: negativeSlope) }
 }
@@ -46,6 +49,9 @@ public final class ELU: Module, ElementwiseActivation {
         self.alpha = alpha
         super.init()
     }
+    /// PyTorch's positional form: `ELU(0.5)`.
+    public convenience init(_ alpha: Double) { self.init(alpha: alpha) }
+    public override var summary: String { "ELU(alpha: \(alpha))" }
     public override func forward(_ input: Tensor) -> Tensor { input.elu(alpha: alpha) }
     public func apply(_ x: FusedValue) -> FusedValue { x.elu(alpha: alpha) }
 }
@@ -59,6 +65,9 @@ public final class Softplus: Module, ElementwiseActivation {
         self.threshold = threshold
         super.init()
     }
+    /// PyTorch's positional form: `Softplus(2)`, `Softplus(2, 10)`.
+    public convenience init(_ beta: Double, _ threshold: Double = 20) { self.init(beta: beta, threshold: threshold) }
+    public override var summary: String { "Softplus(beta: \(beta), threshold: \(threshold))" }
     public override func forward(_ input: Tensor) -> Tensor { input.softplus(beta: beta, threshold: threshold) }
     public func apply(_ x: FusedValue) -> FusedValue { x.softplus(beta: beta, threshold: threshold) }
 }
@@ -71,6 +80,9 @@ public final class Softmax: Module {
         self.dim = dim
         super.init()
     }
+    /// PyTorch's positional form: `Softmax(1)`.
+    public convenience init(_ dim: Int) { self.init(dim: dim) }
+    public override var summary: String { "Softmax(dim: \(dim))" }
     public override func forward(_ input: Tensor) -> Tensor { input.softmax(axis: dim) }
 }
 
@@ -81,6 +93,9 @@ public final class LogSoftmax: Module {
         self.dim = dim
         super.init()
     }
+    /// PyTorch's positional form: `LogSoftmax(1)`.
+    public convenience init(_ dim: Int) { self.init(dim: dim) }
+    public override var summary: String { "LogSoftmax(dim: \(dim))" }
     public override func forward(_ input: Tensor) -> Tensor { input.logSoftmax(axis: dim) }
 }
 
@@ -93,16 +108,24 @@ public final class LogSoftmax: Module {
 public final class PReLU: Module {
     public let numParameters: Int
     /// The slopes, [numParameters].
-    public var weight: Parameter { weightStorage! }
-    private var weightStorage: Parameter?
+    public let weight: Parameter
 
     public init(numParameters: Int = 1, init initialSlope: Double = 0.25, dtype: DType = .float32,
                 device: Device = .default) {
         require(numParameters >= 1, "PReLU: numParameters must be at least 1, got \(numParameters)")
         self.numParameters = numParameters
+        weight = Parameter(Init.constant([numParameters], initialSlope, dtype: dtype, on: device))
         super.init()
-        weightStorage = register(parameter: "weight", Init.constant([numParameters], initialSlope, dtype: dtype, on: device))
+        register(parameter: "weight", weight)
     }
+
+    /// PyTorch's positional form: `PReLU(3)`, `PReLU(3, 0.1)`.
+    public convenience init(_ numParameters: Int, _ initialSlope: Double = 0.25, dtype: DType = .float32,
+                            device: Device = .default) {
+        self.init(numParameters: numParameters, init: initialSlope, dtype: dtype, device: device)
+    }
+
+    public override var summary: String { "PReLU(numParameters: \(numParameters))" }
 
     public override func forward(_ input: Tensor) -> Tensor {
         var slope = weight.value

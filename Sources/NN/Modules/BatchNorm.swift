@@ -19,8 +19,9 @@
 /// zeros; absent without `affine`), then the buffers `running_mean`,
 /// `running_var` [C] (zeros and ones) and `num_batches_tracked` (absent
 /// without `trackRunningStats`). `num_batches_tracked` is a shape-[] int32
-/// tensor here (int64 in PyTorch, which has no counterpart among this
-/// library's dtypes): a checkpoint loader converts between the two.
+/// tensor here (int64 in PyTorch): the counter is updated on the host and
+/// uploaded, and int64 tensors are storage only, so `loadStateDict`
+/// converts PyTorch's int64 (or a float) to it, as PyTorch's copy casts.
 open class BatchNormBase: Module {
     public let numFeatures: Int
     public let eps: Double
@@ -31,13 +32,13 @@ open class BatchNormBase: Module {
     public let trackRunningStats: Bool
 
     /// Scale [C] (nil without `affine`).
-    public private(set) var weight: Parameter?
+    public let weight: Parameter?
     /// Shift [C] (nil without `affine`).
-    public private(set) var bias: Parameter?
+    public let bias: Parameter?
     /// Buffers (nil without `trackRunningStats`).
-    public private(set) var runningMean: Parameter?
-    public private(set) var runningVar: Parameter?
-    public private(set) var numBatchesTracked: Parameter?
+    public let runningMean: Parameter?
+    public let runningVar: Parameter?
+    public let numBatchesTracked: Parameter?
 
     /// The number of batches the running statistics have seen, kept on the
     /// host so that training never waits for the device to read the
@@ -53,16 +54,30 @@ open class BatchNormBase: Module {
         self.momentum = momentum
         self.affine = affine
         self.trackRunningStats = trackRunningStats
+        weight = affine ? Parameter(Init.ones([numFeatures], dtype: dtype, on: device)) : nil
+        bias = affine ? Parameter(Init.zeros([numFeatures], dtype: dtype, on: device)) : nil
+        runningMean = trackRunningStats ? Parameter(Init.zeros([numFeatures], dtype: dtype, on: device), trainable: false) : nil
+        runningVar = trackRunningStats ? Parameter(Init.ones([numFeatures], dtype: dtype, on: device), trainable: false) : nil
+        numBatchesTracked = trackRunningStats ? Parameter(Tensor.zeros([], dtype: .int32, on: device), trainable: false) : nil
         super.init()
-        if affine {
-            weight = register(parameter: "weight", Init.ones([numFeatures], dtype: dtype, on: device))
-            bias = register(parameter: "bias", Init.zeros([numFeatures], dtype: dtype, on: device))
+        if let weight, let bias {
+            register(parameter: "weight", weight)
+            register(parameter: "bias", bias)
         }
-        if trackRunningStats {
-            runningMean = register(buffer: "running_mean", Init.zeros([numFeatures], dtype: dtype, on: device))
-            runningVar = register(buffer: "running_var", Init.ones([numFeatures], dtype: dtype, on: device))
-            numBatchesTracked = register(buffer: "num_batches_tracked", Tensor.zeros([], dtype: .int32, on: device))
+        if let runningMean, let runningVar, let numBatchesTracked {
+            register(buffer: "running_mean", runningMean)
+            register(buffer: "running_var", runningVar)
+            register(buffer: "num_batches_tracked", numBatchesTracked)
         }
+    }
+
+    public override var summary: String {
+        var parts = ["\(numFeatures)"]
+        if eps != 1e-5 { parts.append("eps: \(eps)") }
+        if momentum != 0.1 { parts.append("momentum: \(momentum.map { "\($0)" } ?? "nil")") }
+        if !affine { parts.append("affine: false") }
+        if !trackRunningStats { parts.append("trackRunningStats: false") }
+        return "\(type(of: self))(" + parts.joined(separator: ", ") + ")"
     }
 
     /// Stops with a message when `input` has the wrong rank for this layer.
@@ -78,10 +93,11 @@ open class BatchNormBase: Module {
         // [1, C, 1, ..., 1]: per-channel values line up with axis 1.
         let channelShape = [1, numFeatures] + [Int](repeating: 1, count: input.rank - 2)
         let axes = [0] + Array(2..<input.rank)
-        let useBatchStats = isTraining || !trackRunningStats
-
         let normalized: Tensor
-        if useBatchStats {
+        if !isTraining, let runningMean, let runningVar {
+            let mean = runningMean.value.reshaped(channelShape), variance = runningVar.value.reshaped(channelShape)
+            normalized = (input - mean) / (variance + eps).sqrt()
+        } else {
             let n = input.count / numFeatures
             require(n > 1, "\(type(of: self)): expected more than 1 value per channel when training, got input \(input.shape)")
             let mean = input.mean(axes: axes, keepDims: true)
@@ -91,9 +107,6 @@ open class BatchNormBase: Module {
             if isTraining && trackRunningStats {
                 updateRunningStats(mean: mean, biasedVariance: variance, n: n)
             }
-        } else {
-            let mean = runningMean!.value.reshaped(channelShape), variance = runningVar!.value.reshaped(channelShape)
-            normalized = (input - mean) / (variance + eps).sqrt()
         }
         guard let weight, let bias else { return normalized }
         return normalized * weight.value.reshaped(channelShape) + bias.value.reshaped(channelShape)

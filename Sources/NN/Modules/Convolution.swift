@@ -29,11 +29,9 @@ public final class Conv2d: Module {
     public let padding: (Int, Int)
     public let dilation: (Int, Int)
     /// [outChannels, inChannels, kh, kw].
-    public var weight: Parameter { weightStorage! }
+    public let weight: Parameter
     /// [outChannels], nil when built with `bias: false`.
-    public private(set) var bias: Parameter?
-    // Set right after super.init (registration needs self); never nil after.
-    private var weightStorage: Parameter?
+    public let bias: Parameter?
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: IntOrPair, stride: IntOrPair = 1,
                 padding: IntOrPair = 0, dilation: IntOrPair = 1, bias: Bool = true, dtype: DType = .float32,
@@ -52,12 +50,28 @@ public final class Conv2d: Module {
                      + "padding \(padding) non-negative")
         let fanIn = inChannels * kernelSize.first * kernelSize.second
         let bound = 1 / Double(fanIn).squareRoot()
-        let w = Init.uniform([outChannels, inChannels, kernelSize.first, kernelSize.second], low: -bound, high: bound,
-                             dtype: dtype, on: device)
-        let b = bias ? Init.uniform([outChannels], low: -bound, high: bound, dtype: dtype, on: device) : nil
+        weight = Parameter(Init.uniform([outChannels, inChannels, kernelSize.first, kernelSize.second], low: -bound,
+                                        high: bound, dtype: dtype, on: device))
+        self.bias = bias ? Parameter(Init.uniform([outChannels], low: -bound, high: bound, dtype: dtype, on: device)) : nil
         super.init()
-        weightStorage = register(parameter: "weight", w)
-        self.bias = b.map { register(parameter: "bias", $0) }
+        register(parameter: "weight", weight)
+        if let b = self.bias { register(parameter: "bias", b) }
+    }
+
+    /// PyTorch's positional form: `Conv2d(3, 16, 3)`, `Conv2d(3, 16, 3, stride: 2, padding: 1)`.
+    public convenience init(_ inChannels: Int, _ outChannels: Int, _ kernelSize: IntOrPair, stride: IntOrPair = 1,
+                            padding: IntOrPair = 0, dilation: IntOrPair = 1, bias: Bool = true, dtype: DType = .float32,
+                            device: Device = .default) {
+        self.init(inChannels, outChannels, kernelSize: kernelSize, stride: stride, padding: padding, dilation: dilation,
+                  bias: bias, dtype: dtype, device: device)
+    }
+
+    /// The positional form with a tuple kernel: `Conv2d(3, 16, (3, 5))`.
+    public convenience init(_ inChannels: Int, _ outChannels: Int, _ kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+                            padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), bias: Bool = true,
+                            dtype: DType = .float32, device: Device = .default) {
+        self.init(inChannels, outChannels, kernelSize: IntOrPair(kernelSize), stride: IntOrPair(stride),
+                  padding: IntOrPair(padding), dilation: IntOrPair(dilation), bias: bias, dtype: dtype, device: device)
     }
 
     /// The same layer with every size written as a tuple, PyTorch style:
@@ -81,26 +95,24 @@ public final class Conv2d: Module {
     /// message `forward` stops with).
     func inputProblem(_ shape: [Int]) -> String? {
         guard shape.count == 4 || shape.count == 3 else {
-            return "\(self): expected input [N, \(inChannels), H, W] or [\(inChannels), H, W], got \(shape)"
+            return "\(summary): expected input [N, \(inChannels), H, W] or [\(inChannels), H, W], got \(shape)"
         }
         let channels = shape[shape.count - 3], height = shape[shape.count - 2], width = shape[shape.count - 1]
         guard channels == inChannels else {
-            return "\(self): input \(shape) has \(channels) channels, expected \(inChannels)"
+            return "\(summary): input \(shape) has \(channels) channels, expected \(inChannels)"
         }
         let extentH = dilation.0 * (kernelSize.0 - 1) + 1, extentW = dilation.1 * (kernelSize.1 - 1) + 1
         let paddedH = height + 2 * padding.0, paddedW = width + 2 * padding.1
         guard paddedH >= extentH && paddedW >= extentW else {
-            return "\(self): input \(shape) is \(paddedH)x\(paddedW) after padding, smaller than the "
+            return "\(summary): input \(shape) is \(paddedH)x\(paddedW) after padding, smaller than the "
                 + "\(extentH)x\(extentW) kernel" + (dilation == (1, 1) ? "" : " (dilated)")
         }
         return nil
     }
-}
 
-extension Conv2d: CustomStringConvertible {
     /// `Conv2d(1, 6, kernelSize: (5, 5), padding: (2, 2))`: the sizes that
     /// differ from the defaults, as PyTorch's repr lists them.
-    public var description: String {
+    public override var summary: String {
         var parts = ["\(inChannels)", "\(outChannels)", "kernelSize: \(IntOrPair(kernelSize))"]
         if stride != (1, 1) { parts.append("stride: \(IntOrPair(stride))") }
         if padding != (0, 0) { parts.append("padding: \(IntOrPair(padding))") }
@@ -109,3 +121,4 @@ extension Conv2d: CustomStringConvertible {
         return "Conv2d(" + parts.joined(separator: ", ") + ")"
     }
 }
+

@@ -16,5 +16,10 @@ public final class Dropout: Module {
         super.init()
     }
 
+    /// PyTorch's positional form: `Dropout(0.2)`.
+    public convenience init(_ p: Double) { self.init(p: p) }
+
+    public override var summary: String { "Dropout(p: \(p))" }
+
     public override func forward(_ input: Tensor) -> Tensor { input.dropout(p: p, training: isTraining) }
 }

@@ -12,23 +12,23 @@ public final class Embedding: Module {
     public let numEmbeddings: Int
     public let embeddingDim: Int
     /// [numEmbeddings, embeddingDim].
-    public var weight: Parameter { weightStorage! }
-    // Set right after super.init (registration needs self); never nil after.
-    private var weightStorage: Parameter?
+    public let weight: Parameter
 
     public init(_ numEmbeddings: Int, _ embeddingDim: Int, dtype: DType = .float32, device: Device = .default) {
         require(numEmbeddings >= 1 && embeddingDim >= 1,
                      "Embedding: numEmbeddings \(numEmbeddings) and embeddingDim \(embeddingDim) must be positive")
         self.numEmbeddings = numEmbeddings
         self.embeddingDim = embeddingDim
-        let w = Init.normal([numEmbeddings, embeddingDim], dtype: dtype, on: device)
+        weight = Parameter(Init.normal([numEmbeddings, embeddingDim], dtype: dtype, on: device))
         super.init()
-        weightStorage = register(parameter: "weight", w)
+        register(parameter: "weight", weight)
     }
 
-    public override func forward(_ indices: Tensor) -> Tensor {
-        let label = "Embedding(\(numEmbeddings), \(embeddingDim))"
-        require(indices.dtype == .int32, "\(label): expected int32 indices, got \(indices.dtype) \(indices.shape)")
+    public override var summary: String { "Embedding(\(numEmbeddings), \(embeddingDim))" }
+
+    public override func forward(_ input: Tensor) -> Tensor {
+        let label = summary
+        let indices = input.asIndices(label)
         require(indices.device == weight.device,
                      "\(label): indices on \(indices.device), weight on \(weight.device)")
         if indices.device == .cpu, let values = try? indices.toArray(as: Int32.self),

@@ -13,11 +13,9 @@ public final class Linear: Module {
     public let inFeatures: Int
     public let outFeatures: Int
     /// [outFeatures, inFeatures].
-    public var weight: Parameter { weightStorage! }
+    public let weight: Parameter
     /// [outFeatures], nil when built with `bias: false`.
-    public private(set) var bias: Parameter?
-    // Set right after super.init (registration needs self); never nil after.
-    private var weightStorage: Parameter?
+    public let bias: Parameter?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32,
                 device: Device = .default) {
@@ -26,12 +24,14 @@ public final class Linear: Module {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         let bound = inFeatures > 0 ? 1 / Double(inFeatures).squareRoot() : 0
-        let w = Init.uniform([outFeatures, inFeatures], low: -bound, high: bound, dtype: dtype, on: device)
-        let b = bias ? Init.uniform([outFeatures], low: -bound, high: bound, dtype: dtype, on: device) : nil
+        weight = Parameter(Init.uniform([outFeatures, inFeatures], low: -bound, high: bound, dtype: dtype, on: device))
+        self.bias = bias ? Parameter(Init.uniform([outFeatures], low: -bound, high: bound, dtype: dtype, on: device)) : nil
         super.init()
-        weightStorage = register(parameter: "weight", w)
-        self.bias = b.map { register(parameter: "bias", $0) }
+        register(parameter: "weight", weight)
+        if let b = self.bias { register(parameter: "bias", b) }
     }
+
+    public override var summary: String { "Linear(\(inFeatures), \(outFeatures)\(bias == nil ? ", bias: false" : ""))" }
 
     public override func forward(_ input: Tensor) -> Tensor {
         onRows(input) { $0.linear(weight: weight.value, bias: bias?.value) }

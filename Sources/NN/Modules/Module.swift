@@ -30,11 +30,30 @@ open class Module {
         register(name, Parameter(tensor))
     }
 
+    /// Registers a parameter made before `super.init()`, so a layer can hold
+    /// it in a `let` (no optional, no force unwrap):
+    ///
+    ///     weight = Parameter(w)
+    ///     super.init()
+    ///     register(parameter: "weight", weight)
+    @discardableResult
+    public func register(parameter name: String, _ parameter: Parameter) -> Parameter {
+        register(name, parameter)
+    }
+
     /// Registers non-trainable state that belongs in the state dict (running
     /// statistics).
     @discardableResult
     public func register(buffer name: String, _ tensor: Tensor) -> Parameter {
         register(name, Parameter(tensor, trainable: false))
+    }
+
+    /// Registers a buffer made before `super.init()` (a `Parameter` with
+    /// `trainable: false`).
+    @discardableResult
+    public func register(buffer name: String, _ buffer: Parameter) -> Parameter {
+        require(!buffer.trainable, "\(type(of: self)).register(buffer: '\(name)'): a trainable parameter is not a buffer")
+        return register(name, buffer)
     }
 
     @discardableResult
@@ -65,6 +84,22 @@ open class Module {
     /// Direct submodules, in registration order.
     public var children: [(name: String, module: Module)] { ownChildren }
 
+    /// This module (named "") and every submodule below it with its dotted
+    /// name, depth first in registration order (PyTorch's `named_modules()`).
+    public func namedModules() -> [(name: String, module: Module)] {
+        [("", self)] + ownChildren.flatMap { childName, child in
+            child.namedModules().map { ($0.name.isEmpty ? childName : "\(childName).\($0.name)", $0.module) }
+        }
+    }
+
+    /// This module and every submodule (PyTorch's `modules()`).
+    public func modules() -> [Module] { namedModules().map(\.module) }
+
+    /// One line naming this module and its settings, e.g. `Linear(784, 128)`:
+    /// the first line of `description`, and how messages name the layer.
+    /// Layers override it (PyTorch's `extra_repr`).
+    open var summary: String { "\(type(of: self))()" }
+
     /// Every parameter and buffer with its dotted name, in PyTorch's
     /// state-dict order: a module's own entries, then each child's.
     public func namedState() -> [(name: String, parameter: Parameter)] {
@@ -81,34 +116,51 @@ open class Module {
     /// Trainable parameters (what an optimizer updates).
     public func parameters() -> [Parameter] { namedParameters().map(\.parameter) }
 
-    /// Every parameter and buffer by name (for checkpoints).
-    public func stateDict() -> [(name: String, tensor: Tensor)] { namedState().map { ($0.name, $0.parameter.value) } }
+    /// Every parameter and buffer by name, in PyTorch's order (for
+    /// checkpoints, or another model's `loadStateDict`).
+    public func stateDict() -> StateDict { StateDict(namedState().map { ($0.name, $0.parameter.value) }) }
 
-    /// Loads values by name. Every name, shape and dtype is checked first and
-    /// all mismatches are reported together; nothing is changed unless all
-    /// match, so a failed load never leaves a half-loaded model.
-    public func loadStateDict(_ state: [String: Tensor]) throws {
+    /// Loads values by name, as PyTorch's `load_state_dict`: each tensor is
+    /// converted to its parameter's dtype and device (PyTorch's copy casts
+    /// too: a float `num_batches_tracked` loads into the int buffer). With
+    /// `strict`, a missing or unexpected name is an error; without, those are
+    /// returned and the other parameters load. A shape mismatch is always an
+    /// error. Every problem is checked first and all are reported together;
+    /// nothing changes unless the load succeeds, so a failed load never
+    /// leaves a half-loaded model.
+    @discardableResult
+    public func loadStateDict(_ state: StateDict, strict: Bool = true) throws -> IncompatibleKeys {
         let mine = namedState()
+        let known = Set(mine.map(\.name))
+        let keys = IncompatibleKeys(missingKeys: mine.map(\.name).filter { state[$0] == nil },
+                                    unexpectedKeys: state.keys.filter { !known.contains($0) })
         var problems: [String] = []
+        if strict {
+            problems += mine.filter { state[$0.name] == nil }.map { "missing '\($0.name)' \($0.parameter.shape)" }
+        }
         for (name, parameter) in mine {
-            guard let tensor = state[name] else { problems.append("missing '\(name)' \(parameter.shape)"); continue }
-            if tensor.shape != parameter.shape {
+            if let tensor = state[name], tensor.shape != parameter.shape {
                 problems.append("'\(name)': shape \(tensor.shape), expected \(parameter.shape)")
-            } else if tensor.dtype != parameter.value.dtype {
-                problems.append("'\(name)': dtype \(tensor.dtype), expected \(parameter.value.dtype)")
             }
         }
-        let known = Set(mine.map(\.name))
-        problems += state.keys.filter { !known.contains($0) }.sorted().map { "unexpected '\($0)'" }
+        if strict { problems += keys.unexpectedKeys.map { "unexpected '\($0)'" } }
         guard problems.isEmpty else { throw StateDictError(problems: problems) }
         // Move everything to the parameters' devices first (the step that
         // can fail), then swap the values in: all or nothing.
-        let converted = try mine.map { name, parameter in
+        let updates = try mine.compactMap { name, parameter -> (Parameter, Tensor)? in
+            guard let tensor = state[name] else { return nil }
             // copied(): the model must not share storage with the caller's
             // tensors, or in-place optimizer steps would change them too.
-            try withNoGrad { try state[name]!.detached().to(parameter.device).to(dtype: parameter.value.dtype).copied() }
+            return (parameter, try withNoGrad { try tensor.detached().to(parameter.device).to(dtype: parameter.value.dtype).copied() })
         }
-        for ((_, parameter), value) in zip(mine, converted) { parameter.value = value }
+        for (parameter, value) in updates { parameter.value = value }
+        return keys
+    }
+
+    /// `loadStateDict` from a dictionary of name to tensor.
+    @discardableResult
+    public func loadStateDict(_ state: [String: Tensor], strict: Bool = true) throws -> IncompatibleKeys {
+        try loadStateDict(StateDict(state), strict: strict)
     }
 
     /// Sets training mode here and in every submodule.
@@ -133,6 +185,47 @@ open class Module {
 
     /// Number of trainable scalars.
     public var parameterCount: Int { parameters().map { $0.value.count }.reduce(0, +) }
+}
+
+extension Module: CustomStringConvertible {
+    /// The module tree, as PyTorch's `print(model)`, with each layer's
+    /// parameters and buffers (shapes) and the trainable-scalar counts:
+    ///
+    ///     Sequential(
+    ///       (0): Linear(784, 128)  weight [128, 784], bias [128]  (100,480 parameters)
+    ///       (1): ReLU()
+    ///       (2): Linear(128, 10)  weight [10, 128], bias [10]  (1,290 parameters)
+    ///     )  101,770 parameters
+    public var description: String { treeLines().joined(separator: "\n") }
+
+    private func treeLines() -> [String] {
+        var head = ownChildren.isEmpty ? summary : summary.hasSuffix("()") ? String(summary.dropLast()) : summary + "("
+        if !ownParameters.isEmpty {
+            head += "  " + ownParameters.map { "\($0.name) \($0.parameter.shape)\($0.parameter.trainable ? "" : " (buffer)")" }
+                .joined(separator: ", ")
+        }
+        let count = parameterCount
+        let counted = count == 0 ? "" : "  (\(Module.grouped(count)) parameter\(count == 1 ? "" : "s"))"
+        guard !ownChildren.isEmpty else { return [head + counted] }
+        var lines = [head]
+        for (name, child) in ownChildren {
+            let childLines = child.treeLines()
+            lines.append("  (\(name)): " + childLines[0])
+            lines += childLines.dropFirst().map { "  " + $0 }
+        }
+        lines.append(")" + counted)
+        return lines
+    }
+
+    /// 101770 as "101,770".
+    private static func grouped(_ n: Int) -> String {
+        var digits = String(n), out = ""
+        while digits.count > 3 {
+            out = "," + digits.suffix(3) + out
+            digits.removeLast(3)
+        }
+        return digits + out
+    }
 }
 
 /// A state dict that does not fit the model; `problems` lists every

@@ -43,7 +43,12 @@ public final class Parameter {
         return GradHookHandle(hooks: hooks, id: hooks.add(hook))
     }
 
-    public var grad: Tensor? { value.grad }
+    /// The accumulated gradient; settable, as PyTorch's `p.grad = g`
+    /// (same shape; nil clears it).
+    public var grad: Tensor? {
+        get { value.grad }
+        set { value.grad = newValue }
+    }
     public var shape: [Int] { value.shape }
     public var device: Device { value.device }
 

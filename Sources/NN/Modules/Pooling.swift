@@ -23,9 +23,14 @@ public final class MaxPool2d: Module {
         self.stride = (stride ?? kernelSize).pair
         self.padding = padding.pair
         super.init()
-        if let problem = poolSettingsProblem("\(self)", kernel: self.kernelSize, stride: self.stride, padding: self.padding) {
+        if let problem = poolSettingsProblem(summary, kernel: self.kernelSize, stride: self.stride, padding: self.padding) {
             requirementFailed(problem)
         }
+    }
+
+    /// PyTorch's positional form: `MaxPool2d(3, 2)`, `MaxPool2d(3, 2, 1)`.
+    public convenience init(_ kernelSize: IntOrPair, _ stride: IntOrPair, _ padding: IntOrPair = 0) {
+        self.init(kernelSize, stride: stride, padding: padding)
     }
 
     /// Every size as a tuple: `MaxPool2d((2, 2), stride: (2, 1))`.
@@ -40,12 +45,10 @@ public final class MaxPool2d: Module {
 
     /// Why `shape` cannot be pooled by this layer, or nil.
     func inputProblem(_ shape: [Int]) -> String? {
-        poolInputProblem("\(self)", shape, kernel: kernelSize, padding: padding)
+        poolInputProblem(summary, shape, kernel: kernelSize, padding: padding)
     }
-}
 
-extension MaxPool2d: CustomStringConvertible {
-    public var description: String { poolDescription("MaxPool2d", kernelSize, stride, padding) }
+    public override var summary: String { poolDescription("MaxPool2d", kernelSize, stride, padding) }
 }
 
 /// The mean over each window. Padded cells count in the divisor when
@@ -65,9 +68,15 @@ public final class AvgPool2d: Module {
         self.padding = padding.pair
         self.countIncludePad = countIncludePad
         super.init()
-        if let problem = poolSettingsProblem("\(self)", kernel: self.kernelSize, stride: self.stride, padding: self.padding) {
+        if let problem = poolSettingsProblem(summary, kernel: self.kernelSize, stride: self.stride, padding: self.padding) {
             requirementFailed(problem)
         }
+    }
+
+    /// PyTorch's positional form: `AvgPool2d(3, 2)`, `AvgPool2d(3, 2, 1)`.
+    public convenience init(_ kernelSize: IntOrPair, _ stride: IntOrPair, _ padding: IntOrPair = 0,
+                            countIncludePad: Bool = true) {
+        self.init(kernelSize, stride: stride, padding: padding, countIncludePad: countIncludePad)
     }
 
     /// Every size as a tuple: `AvgPool2d((2, 2), stride: (2, 1))`.
@@ -86,12 +95,10 @@ public final class AvgPool2d: Module {
 
     /// Why `shape` cannot be pooled by this layer, or nil.
     func inputProblem(_ shape: [Int]) -> String? {
-        poolInputProblem("\(self)", shape, kernel: kernelSize, padding: padding)
+        poolInputProblem(summary, shape, kernel: kernelSize, padding: padding)
     }
-}
 
-extension AvgPool2d: CustomStringConvertible {
-    public var description: String {
+    public override var summary: String {
         poolDescription("AvgPool2d", kernelSize, stride, padding, countIncludePad ? [] : ["countIncludePad: false"])
     }
 }
@@ -115,7 +122,7 @@ public final class AdaptiveAvgPool2d: Module {
     public init(_ outputSize: IntOrPair) {
         self.outputSize = outputSize.pair
         super.init()
-        require(outputSize.first >= 1 && outputSize.second >= 1, "\(self): the output size must be positive")
+        require(outputSize.first >= 1 && outputSize.second >= 1, "\(summary): the output size must be positive")
     }
 
     /// The output size as a tuple: `AdaptiveAvgPool2d((3, 2))`.
@@ -150,17 +157,15 @@ public final class AdaptiveAvgPool2d: Module {
     /// Why `shape` cannot be pooled by this layer, or nil.
     func inputProblem(_ shape: [Int]) -> String? {
         guard shape.count == 4 || shape.count == 3 else {
-            return "\(self): expected input [N, C, H, W] or [C, H, W], got \(shape)"
+            return "\(summary): expected input [N, C, H, W] or [C, H, W], got \(shape)"
         }
         guard shape[shape.count - 2] >= 1 && shape[shape.count - 1] >= 1 else {
-            return "\(self): input \(shape) has an empty plane"
+            return "\(summary): input \(shape) has an empty plane"
         }
         return nil
     }
-}
 
-extension AdaptiveAvgPool2d: CustomStringConvertible {
-    public var description: String { "AdaptiveAvgPool2d(\(IntOrPair(outputSize)))" }
+    public override var summary: String { "AdaptiveAvgPool2d(\(IntOrPair(outputSize)))" }
 }
 
 // MARK: - Shared checks

@@ -12,17 +12,16 @@ public final class SquaredDistance: Module {
     public let inFeatures: Int
     public let outFeatures: Int
     /// The centers, [outFeatures, inFeatures].
-    public var weight: Parameter { weightStorage! }
-    private var weightStorage: Parameter?
+    public let weight: Parameter
 
     public init(_ inFeatures: Int, _ outFeatures: Int, dtype: DType = .float32, device: Device = .default) {
         require(inFeatures >= 1 && outFeatures >= 1,
                 "SquaredDistance: feature counts must be positive, got (\(inFeatures), \(outFeatures))")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
-        let centers = Init.uniform([outFeatures, inFeatures], low: -1, high: 1, dtype: dtype, on: device)
+        weight = Parameter(Init.uniform([outFeatures, inFeatures], low: -1, high: 1, dtype: dtype, on: device))
         super.init()
-        weightStorage = register(parameter: "weight", centers)
+        register(parameter: "weight", weight)
     }
 
     public override func forward(_ input: Tensor) -> Tensor {

@@ -63,6 +63,8 @@ open class RNNBase: Module {
         }
     }
 
+    public override var summary: String { label }
+
     /// How the layer names itself in messages, e.g. `LSTM(64, 256)`.
     var label: String {
         "\(type(of: self))(\(inputSize), \(hiddenSize)\(numLayers > 1 ? ", numLayers: \(numLayers)" : ""))"
@@ -125,6 +127,15 @@ public final class RNN: RNNBase {
         let r = run(input, h0: hidden, c0: nil)
         return (r.output, r.h)
     }
+
+    /// PyTorch's `out, h_n = rnn(x)` and `rnn(x, h0)`: the output and the
+    /// final hidden state. (`rnn(x)` where a tensor is expected gives the
+    /// output alone, as every module.)
+    @_disfavoredOverload
+    public func callAsFunction(_ input: Tensor, _ hidden: Tensor? = nil) -> (Tensor, Tensor) {
+        let r = run(input, h0: hidden, c0: nil)
+        return (r.output, r.h)
+    }
 }
 
 /// Long short-term memory (PyTorch's `nn.LSTM`): gates i, f, g, o;
@@ -142,6 +153,15 @@ public final class LSTM: RNNBase {
         let r = run(input, h0: state?.h, c0: state?.c)
         return (r.output, (r.h, r.c!))
     }
+
+    /// PyTorch's `out, (h_n, c_n) = lstm(x)` and `lstm(x, (h0, c0))`: the
+    /// output and the final states. (`lstm(x)` where a tensor is expected
+    /// gives the output alone, as every module.)
+    @_disfavoredOverload
+    public func callAsFunction(_ input: Tensor, _ state: (Tensor, Tensor)? = nil) -> (Tensor, (Tensor, Tensor)) {
+        let r = run(input, h0: state?.0, c0: state?.1)
+        return (r.output, (r.h, r.c!))
+    }
 }
 
 /// Gated recurrent unit (PyTorch's `nn.GRU`): gates r, z, n;
@@ -156,6 +176,13 @@ public final class GRU: RNNBase {
     /// The output and the final hidden state h_n [L, B, H] from `hidden`
     /// (zeros when nil).
     public func callAsFunction(_ input: Tensor, hidden: Tensor?) -> (output: Tensor, hidden: Tensor) {
+        let r = run(input, h0: hidden, c0: nil)
+        return (r.output, r.h)
+    }
+
+    /// PyTorch's `out, h_n = gru(x)` and `gru(x, h0)` (see `RNN`).
+    @_disfavoredOverload
+    public func callAsFunction(_ input: Tensor, _ hidden: Tensor? = nil) -> (Tensor, Tensor) {
         let r = run(input, h0: hidden, c0: nil)
         return (r.output, r.h)
     }

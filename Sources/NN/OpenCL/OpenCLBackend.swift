@@ -243,6 +243,7 @@ public final class OpenCLBackend: Backend {
         case .float32: enqueue(Float(value))
         case .float64: enqueue(value)
         case .int32: enqueue(Int32(value))
+        case .int64: enqueue(Int64(value))
         }
     }
 
@@ -250,7 +251,14 @@ public final class OpenCLBackend: Backend {
         let s = cl(src, "convert"), d = cl(dst, "convert")
         require(count <= s.count && count <= d.count, "OpenCLBackend.convert: \(count) elements of \(s.count) -> \(d.count)")
         if s.dtype == d.dtype { return copy(src, srcOffset: 0, to: dst, dstOffset: 0, count: count) }
-        func typeName(_ t: DType) -> String { t == .float32 ? "float" : t == .float64 ? "double" : "int" }
+        func typeName(_ t: DType) -> String {
+            switch t {
+            case .float32: return "float"
+            case .float64: return "double"
+            case .int32: return "int"
+            case .int64: return "long"
+            }
+        }
         let dtype: DType = s.dtype == .float64 || d.dtype == .float64 ? .float64 : .float32
         launch(.layout, "convert_\(typeName(s.dtype))_\(typeName(d.dtype))", dtype: dtype, global: count,
                .buffer(s), .buffer(d), .int(count))

@@ -67,6 +67,12 @@ extension Tensor {
         self.init(host: values, shape: shape ?? [values.count], device: device)
     }
 
+    /// An int64 tensor: PyTorch's labels and indices (`torch.long`), taken
+    /// by every op that takes labels or indices.
+    public init(int64 values: [Int64], shape: [Int]? = nil, on device: Device = .default) {
+        self.init(host: values, shape: shape ?? [values.count], device: device)
+    }
+
     private init<T: HostScalar>(host values: [T], shape: [Int], device: Device) {
         require(shape.reduce(1, *) == values.count,
                      "Tensor: \(values.count) values do not fill shape \(shape)")
@@ -118,6 +124,7 @@ extension Tensor {
         case .float32: return try toArray(as: Float.self)
         case .float64: return try toArray(as: Double.self).map { Float($0) }
         case .int32: return try toArray(as: Int32.self).map { Float($0) }
+        case .int64: return try toArray(as: Int64.self).map { Float($0) }
         }
     }
 

@@ -93,12 +93,13 @@ extension Tensor {
     }
 
     /// out[..., j, ...] = self[..., indices[..., j, ...], ...] along `axis`;
-    /// `indices` (int32) has this tensor's shape except along `axis`.
+    /// `indices` (int32 or int64) has this tensor's shape except along `axis`.
     public func gather(axis: Int, indices: Tensor) -> Tensor {
         let a = normalizedAxis(axis, "gather")
-        require(indices.dtype == .int32 && indices.rank == rank
+        let indices = indices.asIndices("gather")
+        require(indices.rank == rank
                      && (0..<rank).allSatisfy { $0 == a || indices.shape[$0] == shape[$0] },
-                     ShapeErrors.mismatch("gather", shape, indices.shape, "indices must be int32 and match off axis \(axis)"))
+                     ShapeErrors.mismatch("gather", shape, indices.shape, "indices must match off axis \(axis)"))
         require(indices.device == device, ShapeErrors.mixedDevices("gather", self, indices))
         let view = AxisView(shape: shape, axis: a), n = indices.shape[a]
         let out = emptyLike(indices.shape)

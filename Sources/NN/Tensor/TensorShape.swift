@@ -142,6 +142,19 @@ extension Tensor {
         return Tensor.record("convert", inputs: [self], output: out) { g, _ in [g.to(dtype: original)] }
     }
 
+    /// Labels or indices as the int32 the kernels read, for `op`: int32 as
+    /// they are, int64 (PyTorch's) converted on the device, saturating so a
+    /// value outside int32 stays out of range for `op`'s own range check.
+    /// Any other dtype stops with a message naming `op`.
+    func asIndices(_ op: @autoclosure () -> String) -> Tensor {
+        switch dtype {
+        case .int32: return self
+        case .int64: return to(dtype: .int32)
+        case .float32, .float64:
+            requirementFailed("\(op()): expected int32 or int64 indices, got \(dtype) \(shape)")
+        }
+    }
+
     /// A copy on `target` (differentiable: the gradient moves back). Goes
     /// through host memory, so it waits for this tensor's device.
     public func to(_ target: Device) throws -> Tensor {

@@ -22,8 +22,9 @@ extension Tensor {
     /// PyTorch's default reduction. Differentiable with respect to `logits`.
     public static func softmaxCrossEntropy(logits: Tensor, labels: Tensor, labelSmoothing: Double = 0) -> Tensor {
         require(logits.rank == 2, ShapeErrors.badRank("softmaxCrossEntropy", shape: logits.shape, expected: "logits [rows, classes]"))
-        require(labels.dtype == .int32 && labels.shape == [logits.shape[0]],
-                     ShapeErrors.mismatch("softmaxCrossEntropy", logits.shape, labels.shape, "labels must be int32 [rows]"))
+        let labels = labels.asIndices("softmaxCrossEntropy labels")
+        require(labels.shape == [logits.shape[0]],
+                     ShapeErrors.mismatch("softmaxCrossEntropy", logits.shape, labels.shape, "labels must be [rows]"))
         require(labels.device == logits.device, ShapeErrors.mixedDevices("softmaxCrossEntropy", logits, labels))
         require(labelSmoothing >= 0 && labelSmoothing <= 1, "softmaxCrossEntropy: label smoothing \(labelSmoothing) outside [0, 1]")
         let rows = logits.shape[0], classes = logits.shape[1]

@@ -42,7 +42,7 @@ public func evaluate(_ model: Module, on loader: DataLoader, loss: some Loss,
             let output = model(batch.inputs)
             let l = loss(output, batch.labels) * Double(batch.count)
             totalLoss = totalLoss.map { $0 + l } ?? l
-            if batch.labels.dtype == .int32 && output.rank == 2 {
+            if !batch.labels.dtype.isFloatingPoint && output.rank == 2 {
                 let c = correctCount(logits: output, labels: batch.labels)
                 totalCorrect = totalCorrect.map { $0 + c } ?? c
             }
@@ -168,7 +168,7 @@ public struct Trainer {
                 guard value.isFinite else { throw NonFiniteLossError(epoch: epoch, step: index + 1, value: value) }
                 lossSum += Double(value) * Double(batch.count)
                 seen += batch.count
-                if batch.labels.dtype == .int32 && output.rank == 2 {
+                if !batch.labels.dtype.isFloatingPoint && output.rank == 2 {
                     classification = true
                     let c = withNoGrad { correctCount(logits: output.detached(), labels: batch.labels) }
                     correct = correct.map { $0 + c } ?? c

@@ -103,7 +103,7 @@ public struct TrainingCheckpoint {
     /// The state of `model` and `optimizer` now.
     public init(model: Module, optimizer: any Optimizer, progress: TrainingProgress,
                 tensors: [(name: String, tensor: Tensor)] = [], metadata: [String: String] = [:]) {
-        self.model = model.stateDict()
+        self.model = model.stateDict().entries
         self.optimizer = optimizer.stateDict()
         self.progress = progress
         self.tensors = tensors
@@ -183,7 +183,7 @@ public struct TrainingCheckpoint {
             try progress.restoreRandom(file: file)
             try more()
         } catch {
-            try? model.loadStateDict(previousModel, file: file)
+            try? model.loadStateDict(previousModel.entries, file: file)
             try? optimizer.loadStateDict(previousOptimizer)
             Random.state = previousRandom
             throw error

@@ -31,6 +31,7 @@ func buffer(_ values: [Double], dtype: DType) -> DeviceBuffer {
     case .float32: return testBackend.makeBuffer(values.map { Float($0) })
     case .float64: return testBackend.makeBuffer(values)
     case .int32: return testBackend.makeBuffer(values.map { Int32($0) })
+    case .int64: return testBackend.makeBuffer(values.map { Int64($0) })
     }
 }
 
@@ -40,6 +41,7 @@ func rounded(_ values: [Double], to dtype: DType) -> [Double] {
     case .float32: return values.map { Double(Float($0)) }
     case .float64: return values
     case .int32: return values.map { Double(Int32($0)) }
+    case .int64: return values.map { Double(Int64($0)) }
     }
 }
 

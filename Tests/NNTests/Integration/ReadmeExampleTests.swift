@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import XCTest
 
@@ -27,5 +28,51 @@ final class ReadmeExampleTests: XCTestCase {
         let truth = try labels.toArray(as: Int32.self)
         let accuracy = Double(zip(predicted, truth).filter { $0 == $1 }.count) / Double(truth.count)
         XCTAssertGreaterThan(accuracy, 0.95, "the README example should learn the quadrant task")
+    }
+
+    /// The README's "Porting from PyTorch" block, run on the CPU; the test
+    /// first checks the block here is the README's, character for character.
+    func testReadmePortingExampleIsTheREADMEsAndRuns() throws {
+        let source = try String(contentsOfFile: #filePath, encoding: .utf8)
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../README.md").standardized, encoding: .utf8)
+        func between(_ text: String, _ start: String, _ end: String) -> String? {
+            guard let a = text.range(of: start), let b = text.range(of: end, range: a.upperBound..<text.endIndex) else { return nil }
+            return String(text[a.upperBound..<b.lowerBound])
+        }
+        let here = try XCTUnwrap(between(source, "// --- README porting start ---\n", "        // --- README porting end ---"))
+            .split(separator: "\n", omittingEmptySubsequences: false).map { $0.dropFirst(8) }.joined(separator: "\n")
+        let there = try XCTUnwrap(between(readme, "## Porting from PyTorch", "```\n\n(`Tests/NNTests"))
+        XCTAssertEqual(try XCTUnwrap(there.components(separatedBy: "```swift\n").last), here)
+
+        let previous = Device.default
+        Device.default = .cpu
+        defer { Device.default = previous }
+        // --- README porting start ---
+        let model = Sequential(Conv2d(1, 6, 5, padding: 2), ReLU(), MaxPool2d(2, 2), Flatten(),
+                               Linear(6 * 14 * 14, 10))
+        print(model)                                   // the module tree with shapes and parameter counts
+        let copy = Sequential(Conv2d(1, 6, 5, padding: 2), ReLU(), MaxPool2d(2, 2), Flatten(),
+                              Linear(6 * 14 * 14, 10))
+        try copy.loadStateDict(model.stateDict())      // state dicts move between models
+        var state = model.stateDict()
+        state["4.bias"] = nil
+        let keys = try copy.loadStateDict(state, strict: false)
+        print(keys.missingKeys, keys.unexpectedKeys)   // ["4.bias"] []
+        let labels = Tensor(int64: [3, 1])             // int64 labels, as PyTorch's
+        let loss = CrossEntropyLoss()(model(Tensor.zeros([2, 1, 28, 28])), labels)
+        loss.backward()
+        model.parameters()[0].grad = nil               // gradients are settable
+        for (name, module) in model.namedModules() where module is Linear { print(name) }
+        let lstm = LSTM(10, 20, numLayers: 2)
+        let (output, (h, c)) = lstm(Tensor.zeros([5, 3, 10]))   // out, (h_n, c_n) = lstm(x)
+        print(output.shape, h.shape, c.shape)          // [5, 3, 20] [2, 3, 20] [2, 3, 20]
+        // --- README porting end ---
+        XCTAssertEqual(keys, IncompatibleKeys(missingKeys: ["4.bias"], unexpectedKeys: []))
+        XCTAssertEqual([output.shape, h.shape, c.shape], [[5, 3, 20], [2, 3, 20], [2, 3, 20]])
+        XCTAssertTrue(try loss.scalar().isFinite)
+        XCTAssertNil(model.parameters()[0].grad)
+        XCTAssertNotNil(model.parameters()[1].grad)
+        XCTAssertEqual(try copy.stateDict()["0.weight"]!.toArray(), try model.stateDict()["0.weight"]!.toArray())
     }
 }

@@ -58,9 +58,9 @@ final class ConvolutionModuleTests: XCTestCase {
     }
 
     func testDescriptionNamesTheNonDefaultSizes() {
-        XCTAssertEqual("\(Conv2d(1, 6, kernelSize: 5, device: .cpu))", "Conv2d(1, 6, kernelSize: (5, 5))")
-        XCTAssertEqual("\(Conv2d(1, 6, kernelSize: 5, padding: 2, device: .cpu))", "Conv2d(1, 6, kernelSize: (5, 5), padding: (2, 2))")
-        XCTAssertEqual("\(Conv2d(3, 8, kernelSize: [3, 2], stride: [2, 1], dilation: 2, bias: false, device: .cpu))",
+        XCTAssertEqual(Conv2d(1, 6, kernelSize: 5, device: .cpu).summary, "Conv2d(1, 6, kernelSize: (5, 5))")
+        XCTAssertEqual(Conv2d(1, 6, kernelSize: 5, padding: 2, device: .cpu).summary, "Conv2d(1, 6, kernelSize: (5, 5), padding: (2, 2))")
+        XCTAssertEqual(Conv2d(3, 8, kernelSize: [3, 2], stride: [2, 1], dilation: 2, bias: false, device: .cpu).summary,
                        "Conv2d(3, 8, kernelSize: (3, 2), stride: (2, 1), dilation: (2, 2), bias: false)")
     }
 

@@ -17,16 +17,16 @@ final class ModuleTests: XCTestCase {
         let parameters = model.namedState().map { ObjectIdentifier($0.parameter) }
         let state: [String: Tensor] = [
             "0.weight": Tensor.zeros([4, 3], on: .cpu),                // transposed shape
-            "0.bias": Tensor.zeros([3], dtype: .float64, on: .cpu),    // wrong dtype
+            "0.bias": Tensor.zeros([3], dtype: .float64, on: .cpu),    // another dtype: converted, as PyTorch's copy
             "2.weight": Tensor.ones([2, 3], on: .cpu),                 // fine
             // "2.bias" missing
             "3.weight": Tensor.zeros([1], on: .cpu),                   // unexpected
         ]
         XCTAssertThrowsError(try model.loadStateDict(state)) { error in
             guard let error = error as? StateDictError else { return XCTFail("\(error)") }
-            XCTAssertEqual(error.problems.count, 4, "\(error)")
+            XCTAssertEqual(error.problems.count, 3, "\(error)")
             XCTAssertTrue(error.problems.contains { $0.contains("0.weight") && $0.contains("[4, 3]") }, "\(error)")
-            XCTAssertTrue(error.problems.contains { $0.contains("0.bias") && $0.contains("float64") }, "\(error)")
+            XCTAssertFalse(error.problems.contains { $0.contains("0.bias") }, "\(error)")
             XCTAssertTrue(error.problems.contains { $0.contains("missing") && $0.contains("2.bias") }, "\(error)")
             XCTAssertTrue(error.problems.contains { $0.contains("unexpected") && $0.contains("3.weight") }, "\(error)")
         }

@@ -23,12 +23,13 @@ enum TT {
         return Tensor.uniform(shape, low: low, high: high, dtype: .float64, on: .cpu)
     }
 
-    /// The values of a float32, float64 or int32 tensor as Doubles (exact).
+    /// The values of a tensor as Doubles (exact; int64 up to 2^53).
     static func values(_ t: Tensor) throws -> [Double] {
         switch t.dtype {
         case .float32: return try t.toArray(as: Float.self).map(Double.init)
         case .float64: return try t.toArray(as: Double.self)
         case .int32: return try t.toArray(as: Int32.self).map(Double.init)
+        case .int64: return try t.toArray(as: Int64.self).map(Double.init)
         }
     }
 
