@@ -195,7 +195,7 @@ extension Module: CustomStringConvertible {
     ///       (0): Linear(784, 128)  weight [128, 784], bias [128]  (100,480 parameters)
     ///       (1): ReLU()
     ///       (2): Linear(128, 10)  weight [10, 128], bias [10]  (1,290 parameters)
-    ///     )  101,770 parameters
+    ///     )  (101,770 parameters)
     public var description: String { treeLines().joined(separator: "\n") }
 
     private func treeLines() -> [String] {

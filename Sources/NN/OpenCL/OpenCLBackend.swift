@@ -227,7 +227,7 @@ public final class OpenCLBackend: Backend {
         guard count > 0 else { return }
         lock.lock()
         defer { lock.unlock() }
-        func enqueue<T>(_ pattern: T) {
+        func enqueue<T: BitwiseCopyable>(_ pattern: T) {
             var p = pattern
             let size = MemoryLayout<T>.size
             do {
