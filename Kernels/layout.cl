@@ -12,11 +12,11 @@ kernel void NAME(global const TYPE* restrict src, const int srcOffset, const int
     dst[dstOffset + d] OP src[srcOffset + s]; \
 }
 
+// The copies move bits: _32 serves float and int, _64 double and long
+// (ulong is core OpenCL C, so _64 builds on devices without fp64 too).
 STRIDED(copy_strided_32, uint, =)
-STRIDED(add_strided, T, +=)
-#if NN_FP64
 STRIDED(copy_strided_64, ulong, =)
-#endif
+STRIDED(add_strided, T, +=)
 
 #define CONVERT(NAME, FROM, TO) \
 kernel void NAME(global const FROM* restrict src, global TO* restrict dst, const int n) { \

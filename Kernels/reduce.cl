@@ -148,7 +148,8 @@ kernel void argmax(global const T* restrict x, global int* restrict indices, con
 
 // out[o, j, i] = x[o, indices[o, j, i], i]; an index out of range gives 0
 // and is reported (report_bad_index). Elements are copied as bits, so one
-// kernel serves float32 and int32.
+// kernel serves float32 and int32, the other float64 and int64 (ulong is
+// core OpenCL C: it builds without fp64).
 #define GATHER(NAME, TYPE) \
 kernel void NAME(global const TYPE* restrict x, global const int* restrict indices, global TYPE* restrict out, \
                  const int axis, const int inner, const int indexCount, const int n, global int* errors) { \
@@ -162,9 +163,7 @@ kernel void NAME(global const TYPE* restrict x, global const int* restrict indic
 }
 
 GATHER(gather_32, uint)
-#if NN_FP64
 GATHER(gather_64, ulong)
-#endif
 
 // out[o, a, i] += src[o, j, i] for every j with indices[o, j, i] == a, in j
 // order: one work-item per element of out, no atomics, the CPU backend's

@@ -36,7 +36,7 @@ extension CPUBackend {
         switch (sb.dtype, accumulate) {
         case (.float64, true): add(Double.self)
         case (_, true): add(Float.self)
-        case (.float64, false): move(UInt64.self)  // bit patterns: no float conversion
+        case (.float64, false), (.int64, false): move(UInt64.self)  // bit patterns: no float conversion
         case (_, false): move(UInt32.self)
         }
     }

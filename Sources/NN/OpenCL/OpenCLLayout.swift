@@ -12,7 +12,7 @@ extension OpenCLBackend {
                      "OpenCLBackend.copyStrided: shape \(shape) walks outside the buffers (\(sb.count) -> \(db.count))")
         let count = shape.reduce(1, *)
         if count == 0 { return }
-        let name = accumulate ? "add_strided" : (sb.dtype == .float64 ? "copy_strided_64" : "copy_strided_32")
+        let name = accumulate ? "add_strided" : (sb.dtype.byteSize == 8 ? "copy_strided_64" : "copy_strided_32")
         let collapsed = StridedWalk(shape: shape, source: srcView, destination: dstView)
         if !accumulate && collapsed.shape.count == 1 && collapsed.source.strides == [1] && collapsed.destination.strides == [1] {
             // A dense run: the driver's own copy.

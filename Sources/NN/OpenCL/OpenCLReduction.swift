@@ -55,8 +55,9 @@ extension OpenCLBackend {
         let n = view.outer * indexCount * view.inner
         require(ib.dtype == .int32 && xb.dtype == ob.dtype && ib.count >= n && ob.count >= n && xb.count >= view.count,
                      "OpenCLBackend.gather: view \(view), \(indexCount) indices, buffers \(xb.count) \(xb.dtype)/\(ib.count) \(ib.dtype)/\(ob.count) \(ob.dtype)")
-        let wide = xb.dtype == .float64
-        launch(.reduce, wide ? "gather_64" : "gather_32", dtype: wide ? .float64 : .float32, global: n,
+        // Bits copied: int64 takes the 64-bit kernel from the float32 program.
+        launch(.reduce, xb.dtype.byteSize == 8 ? "gather_64" : "gather_32", dtype: xb.dtype == .float64 ? .float64 : .float32,
+               global: n,
                .buffer(xb), .buffer(ib), .buffer(ob), .int(view.axis), .int(view.inner), .int(indexCount), .int(n),
                .buffer(indexErrors()))
     }

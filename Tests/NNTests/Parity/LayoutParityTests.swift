@@ -27,5 +27,16 @@ final class LayoutParityTests: XCTestCase {
             let loss = try CrossEntropyLoss()(try logits.to(device), Tensor(int64: [0, 2], on: device)).scalar()
             XCTAssertEqual(loss, expected, accuracy: 1e-6, backend.name)
         }
+        // Layout ops move int64 as 64-bit patterns, on the CPU and the devices.
+        let big: [Int64] = [1 << 40, -3, 5, -(1 << 50), 7, 1 << 33]
+        for device in [Device.cpu] + (try ParityDevices.all()).map({ Device($0) }) {
+            let m = Tensor(int64: big, shape: [2, 3], on: device)
+            XCTAssertEqual(try m.transposed().toArray(as: Int64.self), [1 << 40, -(1 << 50), -3, 7, 5, 1 << 33], device.name)
+            XCTAssertEqual(try m.slice(axis: 1, 1..<3).toArray(as: Int64.self), [-3, 5, 7, 1 << 33], device.name)
+            XCTAssertEqual(try Tensor.concatenate([m, m], axis: 1).toArray(as: Int64.self).count, 12, device.name)
+            XCTAssertEqual(try Tensor.concatenate([m, m], axis: 1).toArray(as: Int64.self)[3...5], [1 << 40, -3, 5], device.name)
+            XCTAssertEqual(try m.gather(axis: 1, indices: Tensor(int32: [2, 0], shape: [2, 1], on: device)).toArray(as: Int64.self),
+                           [5, -(1 << 50)], device.name)
+        }
     }
 }
