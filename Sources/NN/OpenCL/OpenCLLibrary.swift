@@ -11,9 +11,6 @@ import Foundation
 ///    `LD_PRELOAD`, as Oclgrind runs a program under its simulator);
 /// 3. `libOpenCL.so.1`, then `libOpenCL.so`, on the usual library path.
 struct OpenCLLibrary: @unchecked Sendable {  // C function pointers: immutable after load
-    /// Where the entry points came from (a path, or "process" for 2. above).
-    let origin: String
-
     let clGetPlatformIDs: cl_api_clGetPlatformIDs
     let clGetPlatformInfo: cl_api_clGetPlatformInfo
     let clGetDeviceIDs: cl_api_clGetDeviceIDs
@@ -48,23 +45,14 @@ struct OpenCLLibrary: @unchecked Sendable {  // C function pointers: immutable a
     /// same error) every time after.
     static func load() throws -> OpenCLLibrary { try loaded.get() }
 
-    private static let loaded = Result { () throws(OpenCLError) in try OpenCLLibrary() }
-
-    /// The loaded library, for code that only runs behind a successful
-    /// `load()`: every OpenCL object comes from `OpenCLDevices.all()`, which
-    /// loads first.
-    static var api: OpenCLLibrary {
-        switch loaded {
-        case .success(let library): return library
-        case .failure(let error): requirementFailed("OpenCL called without a loader: \(error)")
-        }
-    }
+    fileprivate static let loaded = Result { () throws(OpenCLError) in try OpenCLLibrary() }
 
     static let candidates = ["libOpenCL.so.1", "libOpenCL.so"]
 
     private init() throws(OpenCLError) {
         let environment = ProcessInfo.processInfo.environment
-        let handle: UnsafeMutableRawPointer
+        // Where the entry points come from (a path, or "process"), for errors.
+        let handle: UnsafeMutableRawPointer, origin: String
         if let path = environment["NN_OPENCL_LIBRARY"], !path.isEmpty {
             guard let opened = dlopen(path, RTLD_NOW) else {
                 throw OpenCLError.loaderNotFound(tried: ["\(path) (NN_OPENCL_LIBRARY): \(OpenCLLibrary.dlerrorText())"])
@@ -85,7 +73,6 @@ struct OpenCLLibrary: @unchecked Sendable {  // C function pointers: immutable a
             guard let opened else { throw OpenCLError.loaderNotFound(tried: tried) }
             (handle, origin) = opened
         }
-        let origin = self.origin
         func function<F>(_ name: String) throws(OpenCLError) -> F {
             guard let address = dlsym(handle, name) else {
                 throw OpenCLError.loaderNotFound(tried: ["\(origin): has no \(name) (not an OpenCL 1.2 loader)"])
@@ -126,5 +113,12 @@ struct OpenCLLibrary: @unchecked Sendable {  // C function pointers: immutable a
     private static func dlerrorText() -> String { dlerror().map { String(cString: $0) } ?? "not found" }
 }
 
-/// The loaded OpenCL entry points (see `OpenCLLibrary.api`).
-var openCL: OpenCLLibrary { OpenCLLibrary.api }
+/// The loaded OpenCL entry points, for code that only runs behind a
+/// successful `OpenCLLibrary.load()`: every OpenCL object comes from
+/// `OpenCLDevices.all()`, which loads first.
+var openCL: OpenCLLibrary {
+    switch OpenCLLibrary.loaded {
+    case .success(let library): return library
+    case .failure(let error): requirementFailed("OpenCL called without a loader: \(error)")
+    }
+}
