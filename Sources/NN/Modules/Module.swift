@@ -132,12 +132,10 @@ open class Module {
     public func loadStateDict(_ state: StateDict, strict: Bool = true) throws -> IncompatibleKeys {
         let mine = namedState()
         let known = Set(mine.map(\.name))
-        let keys = IncompatibleKeys(missingKeys: mine.map(\.name).filter { state[$0] == nil },
-                                    unexpectedKeys: state.keys.filter { !known.contains($0) })
+        let missing = mine.filter { state[$0.name] == nil }
+        let keys = IncompatibleKeys(missingKeys: missing.map(\.name), unexpectedKeys: state.keys.filter { !known.contains($0) })
         var problems: [String] = []
-        if strict {
-            problems += mine.filter { state[$0.name] == nil }.map { "missing '\($0.name)' \($0.parameter.shape)" }
-        }
+        if strict { problems += missing.map { "missing '\($0.name)' \($0.parameter.shape)" } }
         for (name, parameter) in mine {
             if let tensor = state[name], tensor.shape != parameter.shape {
                 problems.append("'\(name)': shape \(tensor.shape), expected \(parameter.shape)")
