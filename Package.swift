@@ -24,7 +24,7 @@ let package = Package(
     targets: [
         // System libraries: OpenBLAS (Debian's libopenblas-dev), linked; the
         // OpenCL headers only (opencl-headers): the loader, libOpenCL.so.1,
-        // is opened at run time (Sources/NN/OpenCL/OpenCLLibrary.swift), so
+        // is opened at run time (Sources/NNOpenCL/OpenCLLibrary.swift), so
         // the binaries start on a machine without it.
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS",
@@ -62,9 +62,34 @@ let package = Package(
                 .embedInCode("rnn.cl"),
             ],
             swiftSettings: swiftSettings),
+        // The layers of DESIGN.md, one target each, so that each sees only
+        // the ones below it: the Backend protocol and the types every layer
+        // shares; the two backends, which know nothing of each other or of
+        // tensors; tensors and autograd, which reach a device only through
+        // the protocol; and NN, which re-exports all of them so that users
+        // write `import NN` and get everything.
+        .target(
+            name: "NNBackend",
+            path: "Sources/NNBackend",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "NNCPU",
+            dependencies: ["NNBackend", "CBLAS", "CPUKernels"],
+            path: "Sources/NNCPU",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "NNOpenCL",
+            dependencies: ["NNBackend", "COpenCL", "Kernels"],
+            path: "Sources/NNOpenCL",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "NNTensor",
+            dependencies: ["NNBackend", "NNCPU", "NNOpenCL"],
+            path: "Sources/NNTensor",
+            swiftSettings: swiftSettings),
         .target(
             name: "NN",
-            dependencies: ["CBLAS", "COpenCL", "CZlib", "CPUKernels", "Kernels"],
+            dependencies: ["NNTensor", "NNBackend", "NNCPU", "NNOpenCL", "CZlib"],
             path: "Sources/NN",
             swiftSettings: swiftSettings),
         // Data-parallel training over MPI. Open MPI is opened at run time

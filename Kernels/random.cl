@@ -1,4 +1,4 @@
-// Counter-based random fills, bit for bit those of Sources/NN/Backend/
+// Counter-based random fills, bit for bit those of Sources/NNBackend/
 // Philox.swift: Philox4x32-10, then the same float32 operations in the same
 // order (contraction is off in common.cl; this program is built with
 // -cl-fp32-correctly-rounded-divide-sqrt). Float constants are written as

@@ -39,17 +39,6 @@ extension Tensor {
         let output = withNoGrad { forward(xs) }.detached()
         return record(name, inputs: inputs, output: output) { g, needs in backward(g, xs, needs) }
     }
-
-    /// One-hot rows [rows, classes] of int32 `labels` [rows], in `dtype`, on
-    /// the labels' device (no host round trip).
-    static func oneHot(_ labels: Tensor, classes: Int, dtype: DType) -> Tensor {
-        let rows = labels.count
-        let out = Tensor.zeros([rows, classes], dtype: dtype, on: labels.device)
-        let ones = Tensor.ones([rows, 1], dtype: dtype, on: labels.device)
-        labels.backend.scatterAdd(ones.buffer, indices: labels.buffer, out: out.buffer,
-                                  view: AxisView(outer: rows, axis: classes, inner: 1), indexCount: 1)
-        return out
-    }
 }
 
 /// Class-indexed losses take input [N, C] with target [N], input [C] with

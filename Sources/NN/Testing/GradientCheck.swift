@@ -59,8 +59,7 @@ public enum GradientCheck {
         // Fixed projection weights, from a fixed stream independent of the
         // global random state.
         let probe = withNoGrad { f(base) }
-        let weights = Tensor.empty(probe.shape, dtype: .float64, on: .cpu)
-        CPUBackend.shared.fillNormal(weights.buffer, count: weights.count, mean: 0, std: 1, seed: 0x6C0DE, stream: 0)
+        let weights = Tensor.normal(probe.shape, dtype: .float64, on: .cpu, seed: 0x6C0DE, stream: 0)
         func loss(_ xs: [Tensor]) -> Tensor { (f(xs) * weights).sum() }
 
         // Analytic gradients.

@@ -141,7 +141,7 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(try grad(x), [2 * 5000.5, 2 * 4999])
     }
 
-    /// BUG (Sources/NN/Tensor/Autograd.swift:6, class GradNode): backward is
+    /// BUG (Sources/NNTensor/Autograd.swift:6, class GradNode): backward is
     /// iterative, but releasing the graph is not: each GradNode frees its
     /// parents (and the tensors its backward closure captured) from inside
     /// its own deinit, so dropping a chain of ~40k nodes overflows the 8 MB

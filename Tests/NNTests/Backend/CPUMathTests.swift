@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
 @testable import NN
+@testable import NNCPU
+import XCTest
 
 /// The CPU backend's vectorizable exp/sigmoid/tanh against libm in double.
 final class CPUMathTests: XCTestCase {

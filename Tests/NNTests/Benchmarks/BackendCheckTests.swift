@@ -1,6 +1,7 @@
-import NNBenchKit
-import XCTest
 @testable import NN
+import NNBenchKit
+@testable import NNOpenCL
+import XCTest
 
 /// The harness behind `nnbench check` and the parity suite: a device that
 /// computes something else must fail, with a message that says where, and

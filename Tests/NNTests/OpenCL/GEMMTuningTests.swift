@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
 @testable import NN
+@testable import NNOpenCL
+import XCTest
 
 /// The per-device GEMM tuner: it picks a runnable winner per shape class,
 /// skips and names candidates that cannot run, keeps its result in an

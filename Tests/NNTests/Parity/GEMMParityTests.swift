@@ -1,6 +1,7 @@
-import NNBenchKit
-import XCTest
 @testable import NN
+import NNBenchKit
+@testable import NNOpenCL
+import XCTest
 
 /// GEMM on every OpenCL device against OpenBLAS, with every GEMM kernel
 /// (the local-memory tiled one and the vector one) whatever the device type,

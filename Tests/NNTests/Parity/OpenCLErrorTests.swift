@@ -1,5 +1,6 @@
-import XCTest
 @testable import NN
+@testable import NNOpenCL
+import XCTest
 
 /// What the world can do wrong on an OpenCL device comes back as a thrown,
 /// readable error: a device that is not there, memory that cannot be had, a

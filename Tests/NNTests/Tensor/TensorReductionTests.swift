@@ -165,7 +165,7 @@ final class TensorReductionTests: XCTestCase {
         assertGradientCheck([x], "min()") { $0[0].min() }
     }
 
-    /// BUG (Sources/NN/Tensor/TensorReductions.swift:83): extremum builds
+    /// BUG (Sources/NNTensor/TensorReductions.swift:83): extremum builds
     /// outShape from `shape` instead of `keptShape`, so with keepDims: true
     /// it reshapes [outer, 1, inner] values to the full input shape and
     /// traps in reshaped ("element counts differ"). This test crashes the

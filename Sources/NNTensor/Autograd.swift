@@ -1,0 +1,249 @@
+import NNBackend
+
+/// One recorded operation (or a leaf) of the autograd graph.
+///
+/// A node holds its parents (one per op input; nil where that input needs no
+/// gradient) and the closure that maps the gradient of its output to the
+/// gradients of its inputs. Leaves have no closure and accumulate `grad`.
+package final class GradNode {
+    let name: String
+    let shape: [Int]
+    private(set) var parents: [GradNode?]
+    private(set) var backward: ((Tensor) -> [Tensor?])?
+    let isLeaf: Bool
+    var grad: Tensor?
+    /// Run with `grad` each time a backward pass has finished accumulating
+    /// into this leaf (a parameter's hooks, shared with every node it gets).
+    package var postAccumulateHooks: GradHooks?
+    /// Set when a backward pass without `retainGraph` ran this node's
+    /// closure and dropped it (with the inputs it saved), as PyTorch frees a
+    /// graph's saved tensors.
+    private(set) var released = false
+
+    init(name: String, shape: [Int], parents: [GradNode?], backward: ((Tensor) -> [Tensor?])?) {
+        self.name = name
+        self.shape = shape
+        self.parents = parents
+        self.backward = backward
+        isLeaf = backward == nil
+    }
+
+    /// Drops the closure and the links to the parents after a backward pass.
+    func release() {
+        backward = nil
+        parents = []
+        released = true
+    }
+
+    /// Frees the graph behind this node iteratively. Left to ARC, each node
+    /// would be released from inside its child's deinit, one stack frame per
+    /// level: an RNN unrolled over a long sequence overflows the stack. Here
+    /// every node this one solely owns is detached from its own parents (and
+    /// its closure, which captures its inputs) before it is released.
+    deinit {
+        var pending = parents.compactMap { $0 }
+        parents = []
+        backward = nil
+        while var node = pending.popLast() {
+            guard isKnownUniquelyReferenced(&node) else { continue }
+            pending.append(contentsOf: node.parents.compactMap { $0 })
+            node.parents = []
+            node.backward = nil
+        }
+    }
+}
+
+/// Callbacks a leaf runs when its gradient for a backward pass is complete
+/// (PyTorch's post-accumulate-grad hooks): data-parallel training starts
+/// averaging a bucket of gradients while the backward pass goes on.
+package final class GradHooks {
+    private var hooks: [(id: Int, hook: (Tensor) -> Void)] = []
+    private var nextID = 0
+
+    package init() {}
+
+    package func add(_ hook: @escaping (Tensor) -> Void) -> Int {
+        nextID += 1
+        hooks.append((nextID, hook))
+        return nextID
+    }
+
+    package func remove(_ id: Int) { hooks.removeAll { $0.id == id } }
+
+    package func run(_ grad: Tensor) {
+        for entry in hooks { entry.hook(grad) }
+    }
+}
+
+/// Gradient recording on or off for the current task (and thread).
+public enum GradMode {
+    @TaskLocal static var isEnabled = true
+
+    /// Whether operations record gradients right now.
+    public static var enabled: Bool { isEnabled }
+}
+
+/// Runs `body` without recording gradients (inference, optimizer updates).
+public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
+    try GradMode.$isEnabled.withValue(false, operation: body)
+}
+
+extension Tensor {
+    /// Whether gradients flow to (or through) this tensor. Setting it to true
+    /// makes this value a leaf whose `grad` `backward()` fills; setting it to
+    /// false detaches it.
+    public var requiresGrad: Bool {
+        get { node != nil }
+        set {
+            if newValue {
+                require(dtype.isFloatingPoint, "requiresGrad: \(dtype) tensor \(shape) cannot have gradients")
+                if node == nil { node = GradNode(name: "leaf", shape: shape, parents: [], backward: nil) }
+            } else {
+                node = nil
+            }
+        }
+    }
+
+    /// This tensor as a new gradient-requiring leaf.
+    public func requiringGrad() -> Tensor {
+        var t = detached()
+        t.requiresGrad = true
+        return t
+    }
+
+    /// The same data, cut off from the graph.
+    public func detached() -> Tensor {
+        var t = self
+        t.node = nil
+        return t
+    }
+
+    /// True for user-created tensors (and tensors that need no gradient).
+    public var isLeaf: Bool { node?.isLeaf ?? true }
+
+    /// The accumulated gradient of a leaf after `backward()`; nil before.
+    public var grad: Tensor? {
+        get { node?.grad }
+        nonmutating set {
+            require(node?.isLeaf ?? false, "grad: only a leaf that requires grad holds a gradient (\(shape))")
+            if let g = newValue {
+                require(g.shape == shape, ShapeErrors.mismatch("grad", g.shape, shape, "gradient shape differs from the tensor's"))
+            }
+            node?.grad = newValue
+        }
+    }
+
+    /// Clears the accumulated gradient.
+    public func zeroGrad() { node?.grad = nil }
+
+    /// Back-propagates from this tensor: `gradient` defaults to 1 for a
+    /// one-element tensor. Gradients accumulate into the leaves' `grad`.
+    ///
+    /// As in PyTorch, the pass frees the graph it walked (each op's saved
+    /// inputs), so a second backward through any of it stops with a message;
+    /// `retainGraph: true` keeps the graph for another pass.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
+        guard let root = node else {
+            requirementFailed("backward: tensor \(shape) does not require grad (no input had requiresGrad set)")
+        }
+        let seed: Tensor
+        if let gradient {
+            require(gradient.shape == shape, ShapeErrors.mismatch("backward", gradient.shape, shape, "gradient shape differs from the output's"))
+            Tensor.checkCompatible("backward", gradient, self)
+            seed = gradient.detached()
+        } else {
+            require(count == 1, "backward: implicit gradient needs a one-element output, got shape \(shape)")
+            seed = Tensor.ones(shape, dtype: dtype, on: device)
+        }
+        withNoGrad {
+            var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+            for node in GradNode.reverseTopologicalOrder(from: root) {
+                guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+                if node.released {
+                    requirementFailed("backward: trying to backward through the graph a second time: the saved values of "
+                                      + "\(node.name) (output \(node.shape)) were freed by an earlier backward(). Pass "
+                                      + "retainGraph: true to the first backward() to keep the graph for another pass")
+                }
+                guard let backward = node.backward else {
+                    let accumulated = node.grad.map { $0 + g } ?? g
+                    node.grad = accumulated
+                    // This leaf's gradient for the pass is final: a leaf is
+                    // visited once, after every node that consumes it.
+                    node.postAccumulateHooks?.run(accumulated)
+                    continue
+                }
+                let inputGrads = backward(g)
+                let parents = node.parents
+                if !retainGraph { node.release() }
+                require(inputGrads.count == parents.count,
+                             "backward: \(node.name) returned \(inputGrads.count) gradients for \(parents.count) inputs")
+                for (parent, grad) in zip(parents, inputGrads) {
+                    guard let parent, let grad else { continue }
+                    require(grad.shape == parent.shape,
+                                 ShapeErrors.mismatch("backward of \(node.name)", grad.shape, parent.shape, "gradient shape differs from the input's"))
+                    let key = ObjectIdentifier(parent)
+                    grads[key] = grads[key].map { $0 + grad } ?? grad
+                }
+            }
+        }
+    }
+
+    /// Records `output` as the result of `name` applied to `inputs`, when
+    /// recording is on and some input requires grad. `backward` maps the
+    /// output gradient to one gradient per input; `needs[i]` says whether
+    /// input i wants one (return nil for those that don't).
+    package static func record(_ name: String, inputs: [Tensor], output: Tensor,
+                       backward: @escaping (_ grad: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return output }
+        let parents = inputs.map { $0.node }
+        let needs = parents.map { $0 != nil }
+        var out = output
+        out.node = GradNode(name: name, shape: output.shape, parents: parents) { g in backward(g, needs) }
+        return out
+    }
+
+    /// A user-defined differentiable operation with an explicit forward and
+    /// backward (the "write your own layer" pattern of the course notes):
+    ///
+    ///     let y = Tensor.differentiable("cube", [x],
+    ///         forward: { $0[0] * $0[0] * $0[0] },
+    ///         backward: { g, inputs, _ in [g * 3 * inputs[0] * inputs[0]] })
+    ///
+    /// `forward` and `backward` run with recording off and may use any tensor
+    /// ops. `backward` returns one gradient (or nil) per input, each shaped
+    /// like that input. Check it with `GradientCheck`.
+    public static func differentiable(_ name: String, _ inputs: [Tensor],
+                                      forward: ([Tensor]) -> Tensor,
+                                      backward: @escaping (_ gradOutput: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?]) -> Tensor {
+        let detachedInputs = inputs.map { $0.detached() }
+        let output = withNoGrad { forward(detachedInputs) }.detached()
+        return record(name, inputs: inputs, output: output) { g, needs in
+            let grads = backward(g, detachedInputs, output)
+            require(grads.count == inputs.count, "\(name): backward returned \(grads.count) gradients for \(inputs.count) inputs")
+            return zip(grads, needs).map { $1 ? $0 : nil }
+        }
+    }
+}
+
+extension GradNode {
+    /// Nodes reachable from `root`, each after every node that consumes it
+    /// (iterative DFS: recurrent graphs are deep).
+    static func reverseTopologicalOrder(from root: GradNode) -> [GradNode] {
+        var order: [GradNode] = []
+        var visited: Set<ObjectIdentifier> = [ObjectIdentifier(root)]
+        var stack: [(node: GradNode, nextParent: Int)] = [(root, 0)]
+        while !stack.isEmpty {
+            let (node, i) = stack[stack.count - 1]
+            if i < node.parents.count {
+                stack[stack.count - 1].nextParent += 1
+                if let parent = node.parents[i], visited.insert(ObjectIdentifier(parent)).inserted {
+                    stack.append((parent, 0))
+                }
+            } else {
+                order.append(node)
+                stack.removeLast()
+            }
+        }
+        return order.reversed()
+    }
+}

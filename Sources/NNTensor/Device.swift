@@ -1,0 +1,142 @@
+import Foundation
+import NNBackend
+import NNCPU
+import NNOpenCL
+
+/// Where tensors live and compute: one backend instance.
+///
+/// `Device.default` is chosen on first use from `NN_BACKEND` (`cpu`, `auto`,
+/// `opencl`, `opencl:<platform>:<device>`); programs that want a thrown error
+/// rather than a stop for a bad value call `Device.named(_:)` themselves and
+/// assign the result to `Device.default`.
+public struct Device: CustomStringConvertible {
+    public let backend: any Backend
+
+    public init(_ backend: any Backend) { self.backend = backend }
+
+    /// The OpenBLAS CPU backend.
+    public static let cpu = Device(CPUBackend.shared)
+
+    private static let defaultLock = NSLock()
+    nonisolated(unsafe) private static var chosenDefault: Device?
+
+    /// The device new tensors go to when none is named.
+    public static var `default`: Device {
+        get {
+            defaultLock.lock()
+            defer { defaultLock.unlock() }
+            if let chosen = chosenDefault { return chosen }
+            let spec = ProcessInfo.processInfo.environment["NN_BACKEND"] ?? "auto"
+            do {
+                let device = try named(spec)
+                chosenDefault = device
+                return device
+            } catch {
+                requirementFailed("NN_BACKEND=\(spec): \(error)")
+            }
+        }
+        set {
+            defaultLock.lock()
+            chosenDefault = newValue
+            defaultLock.unlock()
+        }
+    }
+
+    /// The device a `NN_BACKEND`-style name selects:
+    /// - `cpu`: the OpenBLAS CPU backend;
+    /// - `opencl`: the first OpenCL GPU, else the first OpenCL device;
+    /// - `opencl:<platform>:<device>`: that OpenCL device (indices as
+    ///   `OpenCLDevices.all()` and `nnbench devices` list them);
+    /// - `auto`: the first OpenCL GPU if there is one, otherwise the CPU.
+    ///
+    /// An explicit `opencl...` that cannot be had throws, listing what was
+    /// found; it never falls back to the CPU. Each OpenCL device gets one
+    /// backend per process, so naming it twice gives the same device.
+    public static func named(_ spec: String) throws -> Device {
+        let lowered = spec.lowercased()
+        if lowered == "cpu" { return .cpu }
+        if lowered == "auto" || lowered.isEmpty { return automatic().device }
+        guard lowered == "opencl" || lowered.hasPrefix("opencl:") else { throw DeviceError.unknown(spec: spec) }
+        let devices: [OpenCLDeviceInfo]
+        do {
+            devices = try OpenCLDevices.all()
+        } catch {
+            throw DeviceError.unavailable(spec: spec, reason: "\(error)")
+        }
+        let found = devices.isEmpty ? "no OpenCL devices" : devices.map(\.description).joined(separator: "; ")
+        if lowered == "opencl" {
+            guard let first = devices.first(where: { $0.kind == .gpu }) ?? devices.first else {
+                throw DeviceError.unavailable(spec: spec, reason: found)
+            }
+            return try opencl(first)
+        }
+        let parts = lowered.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, let p = Int(parts[1]), let d = Int(parts[2]) else { throw DeviceError.unknown(spec: spec) }
+        guard let info = devices.first(where: { $0.platformIndex == p && $0.deviceIndex == d }) else {
+            throw DeviceError.unavailable(spec: spec, reason: "no device \(p):\(d); found: \(found)")
+        }
+        return try opencl(info)
+    }
+
+    /// What `auto` picks, and why: the first OpenCL GPU, otherwise the CPU.
+    /// `auto` promises the best device that works, so a missing loader, no
+    /// GPU, or a GPU whose context cannot be created means the CPU, not a
+    /// stop; `reason` says which (`nnbench devices` prints it).
+    public static func automatic() -> (device: Device, reason: String) {
+        let devices: [OpenCLDeviceInfo]
+        do {
+            devices = try OpenCLDevices.all()
+        } catch {
+            return (.cpu, "\(error)")
+        }
+        guard let gpu = devices.first(where: { $0.kind == .gpu }) else {
+            let others = devices.map { "\($0.spec) \($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")
+            return (.cpu, "no OpenCL GPU" + (others.isEmpty ? "" : "; found \(others)"))
+        }
+        do {
+            return (try opencl(gpu), "the first OpenCL GPU")
+        } catch {
+            return (.cpu, "the OpenCL GPU \(gpu.spec) \(gpu.name) could not be opened: \(error)")
+        }
+    }
+
+    private static let openCLLock = NSLock()
+    nonisolated(unsafe) private static var openCLBackends: [String: OpenCLBackend] = [:]
+
+    /// The process's backend for an OpenCL device, created on first use.
+    public static func opencl(_ info: OpenCLDeviceInfo) throws -> Device {
+        openCLLock.lock()
+        defer { openCLLock.unlock() }
+        if let backend = openCLBackends[info.spec] { return Device(backend) }
+        let backend = try OpenCLBackend(device: info)
+        openCLBackends[info.spec] = backend
+        return Device(backend)
+    }
+
+    /// Every device this process can use: the CPU backend, then each OpenCL
+    /// device (none when no OpenCL platform is installed).
+    public static func available() -> [(spec: String, description: String)] {
+        [("cpu", "OpenBLAS CPU backend")] + ((try? OpenCLDevices.all()) ?? []).map { ($0.spec, $0.description) }
+    }
+
+    public var name: String { backend.name }
+    public var description: String { backend.name }
+
+    public static func == (a: Device, b: Device) -> Bool { a.backend === b.backend }
+    public static func != (a: Device, b: Device) -> Bool { !(a == b) }
+}
+
+/// Why a device could not be selected.
+public enum DeviceError: Error, CustomStringConvertible, Equatable {
+    case unknown(spec: String)
+    case unavailable(spec: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unknown(let spec):
+            return "unknown backend '\(spec)'; expected cpu, auto, opencl or opencl:<platform>:<device>"
+        case .unavailable(let spec, let reason):
+            return "backend '\(spec)' is not available: \(reason)"
+        }
+    }
+}
