@@ -18,6 +18,10 @@
 ///   operands (labels, argmax/max-pool indices) are `.int32`.
 /// - Scalar parameters are passed as `Double` and converted to the operand
 ///   dtype by the backend.
+///
+/// A backend is `Sendable`: one instance serves every task of the process,
+/// so its mutable state (queues, pools, caches) must be behind locks the
+/// compiler checks.
 public protocol Backend: MemoryOps, GEMMOps, ElementwiseOps, ReductionOps,
-    SoftmaxOps, ConvolutionOps, PoolingOps, RandomOps, OptimizerOps, LayoutOps, RecurrentOps
+    SoftmaxOps, ConvolutionOps, PoolingOps, RandomOps, OptimizerOps, LayoutOps, RecurrentOps, Sendable
 {}

@@ -3,7 +3,12 @@
 ///
 /// A buffer frees its memory when the last reference goes away (`deinit` of
 /// the concrete class), so device memory follows Swift's ARC.
-public protocol DeviceBuffer: AnyObject {
+///
+/// Buffers are `Sendable`: a tensor, and so its buffer, may be handed to
+/// another task. What a buffer holds is device memory that only backend ops
+/// read and write; the ordering of those ops across tasks is the caller's, as
+/// for any shared array. A buffer object itself has no mutable Swift state.
+public protocol DeviceBuffer: AnyObject, Sendable {
     /// Number of elements (not bytes).
     var count: Int { get }
     var dtype: DType { get }

@@ -1,7 +1,7 @@
 /// One matrix operand of a GEMM: a row-major matrix inside a buffer, starting
 /// at `offset`, with leading dimension `ld` (elements between rows as stored),
 /// optionally used transposed.
-public struct MatrixOperand {
+public struct MatrixOperand: Sendable {
     public var buffer: DeviceBuffer
     public var offset: Int
     public var ld: Int

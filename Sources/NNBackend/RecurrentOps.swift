@@ -35,7 +35,7 @@ public enum RecurrentCell: String, Sendable, CaseIterable {
 }
 
 /// A block of a buffer starting at `offset` elements.
-public struct BufferRegion {
+public struct BufferRegion: Sendable {
     public var buffer: DeviceBuffer
     public var offset: Int
 
@@ -47,7 +47,7 @@ public struct BufferRegion {
 
 /// The operands of one time step; every block is [batch, width] row-major
 /// with width `hidden` unless said otherwise.
-public struct RecurrentStepOperands {
+public struct RecurrentStepOperands: Sendable {
     /// [batch, gates * hidden]. Forward: in, the pre-activations without
     /// biases (the input part, plus the recurrent part unless the cell
     /// separates it); out, the activated gates, which backward reads.
@@ -79,7 +79,7 @@ public struct RecurrentStepOperands {
 }
 
 /// The gradient operands of one step's backward.
-public struct RecurrentStepGradients {
+public struct RecurrentStepGradients: Sendable {
     /// dL/dh arriving from this step's output (nil: none).
     public var outputGrad: BufferRegion?
     /// [batch, hidden]. In: dL/dh arriving from the next step (through

@@ -3,7 +3,12 @@ import NNBackend
 
 /// Host memory for the CPU backend, 64-byte aligned (a cache line and an
 /// AVX-512 vector), freed when the last reference goes away.
-final class CPUBuffer: DeviceBuffer {
+///
+/// `@unchecked Sendable`: the stored properties are constants, but `raw` is
+/// a pointer, which Swift never treats as Sendable. The memory it points to
+/// is written only by backend ops, ordered by their callers
+/// (see `DeviceBuffer`).
+final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
     let count: Int
     let dtype: DType
     let raw: UnsafeMutableRawPointer

@@ -179,8 +179,13 @@ private struct ConvPlan {
             if batch > 0 { body(0, 0..<batch) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            body(c, batch * c / chunks..<batch * (c + 1) / chunks)
+        // Not @Sendable for the reason given at `parallelFor`: each chunk
+        // works on its own images, and concurrentPerform waits for all.
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                body(c, batch * c / chunks..<batch * (c + 1) / chunks)
+            }
         }
     }
 

@@ -44,9 +44,16 @@ func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Voi
         if count > 0 { body(0..<count) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        let start = count * c / chunks
-        let end = count * (c + 1) / chunks
-        body(start..<end)
+    // `body` is not @Sendable: callers capture the raw pointers of the
+    // buffers they read and write. Each chunk touches its own range, and
+    // concurrentPerform returns only when every chunk has run, so sharing
+    // the closure across its threads is safe.
+    withoutActuallyEscaping(body) { body in
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let start = count * c / chunks
+            let end = count * (c + 1) / chunks
+            body(start..<end)
+        }
     }
 }

@@ -17,7 +17,7 @@ import NNBackend
 /// launch), the pool and the error state are serialized by a lock. The
 /// queue is in order, so work from different threads runs in the order it
 /// was enqueued.
-public final class OpenCLBackend: Backend {
+public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let info: OpenCLDeviceInfo
     let context: cl_context
     let queue: cl_command_queue

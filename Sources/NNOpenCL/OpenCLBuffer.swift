@@ -9,7 +9,7 @@ import NNBackend
 /// A buffer the driver could not allocate has no cl_mem: it carries the
 /// allocation error instead, and every op that touches it records that error
 /// for the next synchronization to throw (ops themselves do not throw).
-final class OpenCLBuffer: DeviceBuffer {
+final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
     let count: Int
     let dtype: DType
     private let storage: Result<cl_mem, OpenCLError>

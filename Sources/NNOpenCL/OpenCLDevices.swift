@@ -2,7 +2,11 @@ import COpenCL
 import NNBackend
 
 /// What the OpenCL runtime reports about one device.
-public struct OpenCLDeviceInfo: CustomStringConvertible {
+///
+/// `@unchecked Sendable`: all constants; the platform and device IDs are
+/// OpenCL handles, which the OpenCL specification makes safe to use from any
+/// thread, but which Swift sees as plain pointers.
+public struct OpenCLDeviceInfo: CustomStringConvertible, @unchecked Sendable {
     public enum Kind: String, Sendable { case gpu, cpu, accelerator, other }
 
     public let platformIndex: Int

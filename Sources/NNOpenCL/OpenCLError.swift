@@ -3,7 +3,7 @@ import NNBackend
 
 /// An error from the OpenCL runtime or from a kernel build, with the name of
 /// the CL status code and what was being done.
-public enum OpenCLError: Error, CustomStringConvertible, Equatable {
+public enum OpenCLError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A CL call returned `code` while doing `operation`.
     case call(operation: String, code: Int32)
     /// A kernel program failed to build; `log` is the driver's build log.

@@ -1,38 +1,79 @@
 import NNBackend
+import Synchronization
 
 /// One recorded operation (or a leaf) of the autograd graph.
 ///
 /// A node holds its parents (one per op input; nil where that input needs no
 /// gradient) and the closure that maps the gradient of its output to the
 /// gradients of its inputs. Leaves have no closure and accumulate `grad`.
-package final class GradNode {
+///
+/// Tensors, and so their nodes, may be handed to other tasks: two tasks can
+/// run forward and backward passes through the same parameters at once.
+/// Everything a pass changes (a leaf's gradient, a freed interior node) is
+/// behind the node's mutex, and a leaf's accumulation is one locked
+/// read-add-write, so concurrent passes add their gradients as sequential
+/// ones would.
+package final class GradNode: Sendable {
+    package typealias Backward = @Sendable (Tensor) -> [Tensor?]
+
     let name: String
     let shape: [Int]
-    private(set) var parents: [GradNode?]
-    private(set) var backward: ((Tensor) -> [Tensor?])?
     let isLeaf: Bool
-    var grad: Tensor?
-    /// Run with `grad` each time a backward pass has finished accumulating
-    /// into this leaf (a parameter's hooks, shared with every node it gets).
-    package var postAccumulateHooks: GradHooks?
-    /// Set when a backward pass without `retainGraph` ran this node's
-    /// closure and dropped it (with the inputs it saved), as PyTorch frees a
-    /// graph's saved tensors.
-    private(set) var released = false
 
-    init(name: String, shape: [Int], parents: [GradNode?], backward: ((Tensor) -> [Tensor?])?) {
+    private struct State {
+        var parents: [GradNode?]
+        var backward: Backward?
+        var grad: Tensor?
+        /// Run with `grad` each time a backward pass has finished
+        /// accumulating into this leaf (a parameter's hooks, shared with
+        /// every node it gets).
+        var postAccumulateHooks: GradHooks?
+    }
+    private let state: Mutex<State>
+
+    init(name: String, shape: [Int], parents: [GradNode?], backward: Backward?) {
         self.name = name
         self.shape = shape
-        self.parents = parents
-        self.backward = backward
         isLeaf = backward == nil
+        state = Mutex(State(parents: parents, backward: backward))
     }
 
-    /// Drops the closure and the links to the parents after a backward pass.
-    func release() {
-        backward = nil
-        parents = []
-        released = true
+    var parents: [GradNode?] { state.withLock { $0.parents } }
+
+    var grad: Tensor? {
+        get { state.withLock { $0.grad } }
+        set { state.withLock { $0.grad = newValue } }
+    }
+
+    package var postAccumulateHooks: GradHooks? {
+        get { state.withLock { $0.postAccumulateHooks } }
+        set { state.withLock { $0.postAccumulateHooks = newValue } }
+    }
+
+    /// Adds `g` to the leaf's gradient and returns the sum, in one step, so
+    /// that two passes accumulating at once lose neither gradient.
+    func accumulate(_ g: Tensor) -> Tensor {
+        state.withLock { s in
+            let sum = s.grad.map { $0 + g } ?? g
+            s.grad = sum
+            return sum
+        }
+    }
+
+    /// The closure for one backward pass and the parents to send its
+    /// gradients to. Without `retain`, drops both, with the inputs the
+    /// closure saved, as PyTorch frees a graph's saved tensors; nil once
+    /// dropped.
+    func takeBackward(retain: Bool) -> (backward: Backward, parents: [GradNode?])? {
+        state.withLock { s in
+            guard let backward = s.backward else { return nil }
+            let parents = s.parents
+            if !retain {
+                s.backward = nil
+                s.parents = []
+            }
+            return (backward, parents)
+        }
     }
 
     /// Frees the graph behind this node iteratively. Left to ARC, each node
@@ -41,14 +82,16 @@ package final class GradNode {
     /// every node this one solely owns is detached from its own parents (and
     /// its closure, which captures its inputs) before it is released.
     deinit {
-        var pending = parents.compactMap { $0 }
-        parents = []
-        backward = nil
+        var pending = state.withLock { s in
+            defer { s.parents = []; s.backward = nil }
+            return s.parents.compactMap { $0 }
+        }
         while var node = pending.popLast() {
             guard isKnownUniquelyReferenced(&node) else { continue }
-            pending.append(contentsOf: node.parents.compactMap { $0 })
-            node.parents = []
-            node.backward = nil
+            pending.append(contentsOf: node.state.withLock { s in
+                defer { s.parents = []; s.backward = nil }
+                return s.parents.compactMap { $0 }
+            })
         }
     }
 }
@@ -56,22 +99,25 @@ package final class GradNode {
 /// Callbacks a leaf runs when its gradient for a backward pass is complete
 /// (PyTorch's post-accumulate-grad hooks): data-parallel training starts
 /// averaging a bucket of gradients while the backward pass goes on.
-package final class GradHooks {
-    private var hooks: [(id: Int, hook: (Tensor) -> Void)] = []
-    private var nextID = 0
+package final class GradHooks: Sendable {
+    package typealias Hook = @Sendable (Tensor) -> Void
+    private let hooks = Mutex<(entries: [(id: Int, hook: Hook)], nextID: Int)>(([], 0))
 
     package init() {}
 
-    package func add(_ hook: @escaping (Tensor) -> Void) -> Int {
-        nextID += 1
-        hooks.append((nextID, hook))
-        return nextID
+    package func add(_ hook: @escaping Hook) -> Int {
+        hooks.withLock { h in
+            h.nextID += 1
+            h.entries.append((h.nextID, hook))
+            return h.nextID
+        }
     }
 
-    package func remove(_ id: Int) { hooks.removeAll { $0.id == id } }
+    package func remove(_ id: Int) { hooks.withLock { $0.entries.removeAll { $0.id == id } } }
 
+    /// Runs the hooks outside the lock: a hook may add or remove hooks.
     package func run(_ grad: Tensor) {
-        for entry in hooks { entry.hook(grad) }
+        for entry in hooks.withLock({ $0.entries }) { entry.hook(grad) }
     }
 }
 
@@ -159,22 +205,19 @@ extension Tensor {
             var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
             for node in GradNode.reverseTopologicalOrder(from: root) {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
-                if node.released {
-                    requirementFailed("backward: trying to backward through the graph a second time: the saved values of "
-                                      + "\(node.name) (output \(node.shape)) were freed by an earlier backward(). Pass "
-                                      + "retainGraph: true to the first backward() to keep the graph for another pass")
-                }
-                guard let backward = node.backward else {
-                    let accumulated = node.grad.map { $0 + g } ?? g
-                    node.grad = accumulated
+                if node.isLeaf {
+                    let accumulated = node.accumulate(g)
                     // This leaf's gradient for the pass is final: a leaf is
                     // visited once, after every node that consumes it.
                     node.postAccumulateHooks?.run(accumulated)
                     continue
                 }
+                guard let (backward, parents) = node.takeBackward(retain: retainGraph) else {
+                    requirementFailed("backward: trying to backward through the graph a second time: the saved values of "
+                                      + "\(node.name) (output \(node.shape)) were freed by an earlier backward(). Pass "
+                                      + "retainGraph: true to the first backward() to keep the graph for another pass")
+                }
                 let inputGrads = backward(g)
-                let parents = node.parents
-                if !retainGraph { node.release() }
                 require(inputGrads.count == parents.count,
                              "backward: \(node.name) returned \(inputGrads.count) gradients for \(parents.count) inputs")
                 for (parent, grad) in zip(parents, inputGrads) {
@@ -193,7 +236,7 @@ extension Tensor {
     /// output gradient to one gradient per input; `needs[i]` says whether
     /// input i wants one (return nil for those that don't).
     package static func record(_ name: String, inputs: [Tensor], output: Tensor,
-                       backward: @escaping (_ grad: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
+                       backward: @escaping @Sendable (_ grad: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return output }
         let parents = inputs.map { $0.node }
         let needs = parents.map { $0 != nil }
@@ -214,7 +257,7 @@ extension Tensor {
     /// like that input. Check it with `GradientCheck`.
     public static func differentiable(_ name: String, _ inputs: [Tensor],
                                       forward: ([Tensor]) -> Tensor,
-                                      backward: @escaping (_ gradOutput: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?]) -> Tensor {
+                                      backward: @escaping @Sendable (_ gradOutput: Tensor, _ inputs: [Tensor], _ output: Tensor) -> [Tensor?]) -> Tensor {
         let detachedInputs = inputs.map { $0.detached() }
         let output = withNoGrad { forward(detachedInputs) }.detached()
         return record(name, inputs: inputs, output: output) { g, needs in

@@ -2,6 +2,7 @@ import Foundation
 import NNBackend
 import NNCPU
 import NNOpenCL
+import Synchronization
 
 /// Where tensors live and compute: one backend instance.
 ///
@@ -9,7 +10,7 @@ import NNOpenCL
 /// `opencl`, `opencl:<platform>:<device>`); programs that want a thrown error
 /// rather than a stop for a bad value call `Device.named(_:)` themselves and
 /// assign the result to `Device.default`.
-public struct Device: CustomStringConvertible {
+public struct Device: CustomStringConvertible, Sendable {
     public let backend: any Backend
 
     public init(_ backend: any Backend) { self.backend = backend }
@@ -17,28 +18,26 @@ public struct Device: CustomStringConvertible {
     /// The OpenBLAS CPU backend.
     public static let cpu = Device(CPUBackend.shared)
 
-    private static let defaultLock = NSLock()
-    nonisolated(unsafe) private static var chosenDefault: Device?
+    /// The default once chosen or set; every task of the process shares it.
+    private static let chosenDefault = Mutex<Device?>(nil)
 
     /// The device new tensors go to when none is named.
     public static var `default`: Device {
         get {
-            defaultLock.lock()
-            defer { defaultLock.unlock() }
-            if let chosen = chosenDefault { return chosen }
-            let spec = ProcessInfo.processInfo.environment["NN_BACKEND"] ?? "auto"
-            do {
-                let device = try named(spec)
-                chosenDefault = device
-                return device
-            } catch {
-                requirementFailed("NN_BACKEND=\(spec): \(error)")
+            chosenDefault.withLock { chosen in
+                if let chosen { return chosen }
+                let spec = ProcessInfo.processInfo.environment["NN_BACKEND"] ?? "auto"
+                do {
+                    let device = try named(spec)
+                    chosen = device
+                    return device
+                } catch {
+                    requirementFailed("NN_BACKEND=\(spec): \(error)")
+                }
             }
         }
         set {
-            defaultLock.lock()
-            chosenDefault = newValue
-            defaultLock.unlock()
+            chosenDefault.withLock { $0 = newValue }
         }
     }
 
@@ -100,17 +99,17 @@ public struct Device: CustomStringConvertible {
         }
     }
 
-    private static let openCLLock = NSLock()
-    nonisolated(unsafe) private static var openCLBackends: [String: OpenCLBackend] = [:]
+    /// One backend per OpenCL device and process, by spec.
+    private static let openCLBackends = Mutex<[String: OpenCLBackend]>([:])
 
     /// The process's backend for an OpenCL device, created on first use.
     public static func opencl(_ info: OpenCLDeviceInfo) throws -> Device {
-        openCLLock.lock()
-        defer { openCLLock.unlock() }
-        if let backend = openCLBackends[info.spec] { return Device(backend) }
-        let backend = try OpenCLBackend(device: info)
-        openCLBackends[info.spec] = backend
-        return Device(backend)
+        try openCLBackends.withLock { backends in
+            if let backend = backends[info.spec] { return Device(backend) }
+            let backend = try OpenCLBackend(device: info)
+            backends[info.spec] = backend
+            return Device(backend)
+        }
     }
 
     /// Every device this process can use: the CPU backend, then each OpenCL
@@ -127,7 +126,7 @@ public struct Device: CustomStringConvertible {
 }
 
 /// Why a device could not be selected.
-public enum DeviceError: Error, CustomStringConvertible, Equatable {
+public enum DeviceError: Error, CustomStringConvertible, Equatable, Sendable {
     case unknown(spec: String)
     case unavailable(spec: String, reason: String)
 

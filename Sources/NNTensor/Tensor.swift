@@ -10,7 +10,7 @@ import NNBackend
 /// Setting `requiresGrad` makes a tensor a leaf of the autograd graph: ops on
 /// it record how to propagate gradients, `backward()` on a result fills
 /// `grad` of every leaf it depends on (accumulating, as PyTorch).
-public struct Tensor {
+public struct Tensor: Sendable {
     public let shape: [Int]
     public let dtype: DType
     public let device: Device

@@ -1,47 +1,57 @@
 import Foundation
 import NNBackend
+import Synchronization
 
-/// The global source of (seed, stream) pairs for random tensors and dropout.
+/// The source of (seed, stream) pairs for random tensors and dropout.
 ///
 /// Every random op takes the next stream of the current seed, so a program
 /// that calls `Random.manualSeed(s)` and then does the same things gets the
 /// same numbers on every backend (the values depend only on seed, stream and
 /// element index).
+///
+/// The sequence is the process's, shared by every task, unless a task runs
+/// its work inside `Random.withSeed(_:_:)`: then that work (and the tasks it
+/// starts) draws from a sequence of its own, as with a PyTorch generator, so
+/// two models trained at once on two threads draw what each would alone.
 public enum Random {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var seed: UInt64 = 0x5EED
-    nonisolated(unsafe) private static var stream: UInt64 = 0
+    /// A sequence of streams: the seed and the next stream.
+    final class Source: Sendable {
+        let state: Mutex<(seed: UInt64, stream: UInt64)>
+        init(seed: UInt64) { state = Mutex((seed, 0)) }
+    }
 
-    /// Restarts the sequence of streams from `seed` (PyTorch's manual_seed).
+    private static let global = Source(seed: 0x5EED)
+    @TaskLocal private static var local: Source?
+
+    private static var current: Source { local ?? global }
+
+    /// Restarts the sequence of streams from `seed` (PyTorch's manual_seed):
+    /// the process's, or inside `withSeed` that task's own.
     public static func manualSeed(_ newSeed: UInt64) {
-        lock.lock()
-        seed = newSeed
-        stream = 0
-        lock.unlock()
+        current.state.withLock { $0 = (newSeed, 0) }
+    }
+
+    /// Runs `body` with a sequence of its own starting at `seed` (stream 0),
+    /// leaving the process's sequence as it was. Tasks started inside `body`
+    /// share the new sequence.
+    public static func withSeed<R>(_ seed: UInt64, _ body: () throws -> R) rethrows -> R {
+        try $local.withValue(Source(seed: seed), operation: body)
     }
 
     /// Where the sequence stands: the seed and the next stream. A training
     /// checkpoint saves it so that dropout after a resume draws what it
     /// would have drawn.
     public static var state: (seed: UInt64, stream: UInt64) {
-        get {
-            lock.lock()
-            defer { lock.unlock() }
-            return (seed, stream)
-        }
-        set {
-            lock.lock()
-            (seed, stream) = newValue
-            lock.unlock()
-        }
+        get { current.state.withLock { $0 } }
+        set { current.state.withLock { $0 = newValue } }
     }
 
     /// The pair the next random op will use, then advances.
     public static func next() -> (seed: UInt64, stream: UInt64) {
-        lock.lock()
-        defer { lock.unlock() }
-        stream += 1
-        return (seed, stream - 1)
+        current.state.withLock { state in
+            state.stream += 1
+            return (state.seed, state.stream - 1)
+        }
     }
 }
 

@@ -56,12 +56,12 @@ extension Tensor {
                      b: MatrixOperand(weightIH.buffer, ld: inputSize, transposed: true),
                      beta: 0, c: MatrixOperand(gates.buffer, ld: gateWidth))
         // The states step t starts from: h0 / c0, then the previous step's.
-        func previousHidden(_ t: Int) -> BufferRegion { t == 0 ? BufferRegion(h0.buffer) : BufferRegion(output.buffer, offset: (t - 1) * block) }
-        func previousCell(_ t: Int) -> BufferRegion? {
+        @Sendable func previousHidden(_ t: Int) -> BufferRegion { t == 0 ? BufferRegion(h0.buffer) : BufferRegion(output.buffer, offset: (t - 1) * block) }
+        @Sendable func previousCell(_ t: Int) -> BufferRegion? {
             guard let c0, let cells else { return nil }
             return t == 0 ? BufferRegion(c0.buffer) : BufferRegion(cells.buffer, offset: (t - 1) * block)
         }
-        func stepOperands(_ t: Int) -> RecurrentStepOperands {
+        @Sendable func stepOperands(_ t: Int) -> RecurrentStepOperands {
             RecurrentStepOperands(gates: BufferRegion(gates.buffer, offset: t * batch * gateWidth),
                                   hiddenGates: hiddenGates.map { BufferRegion($0.buffer, offset: t * batch * gateWidth) },
                                   biasIH: biasIH?.buffer, biasHH: biasHH?.buffer,

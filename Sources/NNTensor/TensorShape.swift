@@ -59,7 +59,7 @@ extension Tensor {
         backend.transpose(buffer, shape: shape, permutation: perm, out: out.buffer)
         var inverse = [Int](repeating: 0, count: rank)
         for (i, p) in perm.enumerated() { inverse[p] = i }
-        return Tensor.record("permute", inputs: [self], output: out) { g, _ in [g.permuted(inverse)] }
+        return Tensor.record("permute", inputs: [self], output: out) { [inverse] g, _ in [g.permuted(inverse)] }
     }
 
     /// Swaps two axes (the last two by default: the matrix transpose).
@@ -87,7 +87,7 @@ extension Tensor {
         let out = emptyLike(sizes)
         backend.slice(buffer, shape: shape, starts: starts, sizes: sizes, out: out.buffer)
         let inputShape = shape
-        return Tensor.record("slice", inputs: [self], output: out) { g, _ in
+        return Tensor.record("slice", inputs: [self], output: out) { [starts, sizes] g, _ in
             let gx = Tensor.zeros(inputShape, dtype: g.dtype, on: g.device)
             g.backend.unslice(g.buffer, sizes: sizes, into: gx.buffer, shape: inputShape, starts: starts, accumulate: false)
             return [gx]

@@ -5,7 +5,7 @@ import NN
 /// A character-level language model: Embedding -> LSTM -> Linear to the
 /// vocabulary, predicting each next character. Tokens arrive time-major
 /// [T, B], so nothing is transposed on the way through the LSTM.
-final class CharLanguageModel: Module {
+final class CharLanguageModel: Module, @unchecked Sendable {
     let embedding: Embedding
     let lstm: LSTM
     let decoder: Linear

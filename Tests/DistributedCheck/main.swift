@@ -42,7 +42,7 @@ if let spec = ProcessInfo.processInfo.environment["NN_BACKEND"] {
 /// The model: small enough for a test, with each kind of layer whose
 /// gradient the buckets carry (convolution, linear; no BatchNorm, whose
 /// per-rank statistics would make the runs differ by design).
-final class SmallCNN: Module {
+final class SmallCNN: Module, @unchecked Sendable {
     let conv = Conv2d(1, 4, kernelSize: 3), fc1 = Linear(100, 16), fc2 = Linear(16, 5)
     let norm: BatchNorm2d?
     /// --uneven: aux adds to the output on odd ranks only; spare is never used.

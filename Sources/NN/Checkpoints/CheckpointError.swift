@@ -4,7 +4,7 @@
 /// A checkpoint that is a valid file but does not fit the model (missing or
 /// unexpected names, other shapes or dtypes) lists every mismatch in
 /// `problems`.
-public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
     public let file: String
     public let message: String
     /// Byte offset into the file where the problem was found.

@@ -1,5 +1,5 @@
 /// The tensors and metadata of a safetensors file.
-public struct SafeTensorsContents {
+public struct SafeTensorsContents: Sendable {
     /// The tensors in the order of their data in the file.
     public let tensors: [(name: String, tensor: Tensor)]
     /// The `__metadata__` string map (empty when absent).

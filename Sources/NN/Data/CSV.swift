@@ -2,7 +2,7 @@ import Foundation
 
 /// A numeric table read from a CSV file: optional column names and the
 /// values, row-major, as Double.
-public struct CSVTable {
+public struct CSVTable: Sendable {
     /// The header's column names, or nil when the file has no header.
     public let columnNames: [String]?
     public let rowCount: Int

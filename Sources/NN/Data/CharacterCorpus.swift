@@ -4,7 +4,7 @@ import Foundation
 /// models. Characters are Unicode scalars (Python's `str` characters, so a
 /// vocabulary matches the usual PyTorch char-RNN scripts), numbered in
 /// sorted order.
-public struct CharacterCorpus {
+public struct CharacterCorpus: Sendable {
     /// The distinct characters, sorted; a character's index is its id.
     public let vocabulary: [Unicode.Scalar]
     /// The text as ids.
@@ -58,7 +58,7 @@ public struct CharacterCorpus {
 /// Batches of windows of a token sequence for next-token prediction, laid
 /// out time-major for the recurrent layers: inputs [T, B] and targets [T, B]
 /// flattened to [T * B], target = the input shifted by one.
-public struct SequenceBatches {
+public struct SequenceBatches: Sendable {
     public let tokens: [Int32]
     public let sequenceLength: Int
     public let batchSize: Int

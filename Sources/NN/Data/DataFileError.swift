@@ -3,7 +3,7 @@ import Foundation
 /// A data file (IDX, CSV, gzip) that cannot be read or does not hold what its
 /// format promises. The description names the file and where it is wrong: a
 /// byte offset for binary formats, a line and column for CSV.
-public struct DataFileError: Error, CustomStringConvertible, Equatable {
+public struct DataFileError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Where in the file the problem is.
     public enum Location: Equatable, Sendable {
         /// A byte offset from the start of the file (of the decompressed

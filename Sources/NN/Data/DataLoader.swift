@@ -137,7 +137,7 @@ public final class DataLoader: Sequence {
 /// number of steps; the gradient averaging of each step needs all of them.
 /// Unpadded shards (evaluation, whose sums are added across processes
 /// afterwards) count every sample once and may differ by one in size.
-public struct DataShard: Equatable, CustomStringConvertible {
+public struct DataShard: Equatable, CustomStringConvertible, Sendable {
     public let rank: Int
     public let count: Int
     public let padded: Bool

@@ -5,8 +5,8 @@
 /// `DataLoader`) gathers the chosen samples and uploads only those to the
 /// device. `featuresTensor(on:)` and `labelsTensor(on:)` upload everything
 /// at once for small sets (evaluation in one pass).
-public struct Dataset {
-    public enum Labels {
+public struct Dataset: Sendable {
+    public enum Labels: Sendable {
         /// One class index per sample (int32 tensors, as cross-entropy wants).
         case classes([Int32])
         /// Float32 targets of `shape` per sample (regression).
@@ -189,7 +189,7 @@ public struct Dataset {
 }
 
 /// A batch of samples on a device.
-public struct Batch {
+public struct Batch: Sendable {
     /// [n] + the dataset's feature shape, float32.
     public let inputs: Tensor
     /// [n] int32 class indices, or [n] + target shape float32.

@@ -7,7 +7,7 @@ import Foundation
 /// 0D f32, 0E f64), the number of dimensions, each dimension as a
 /// big-endian u32, then the values in row-major order, big-endian. The file
 /// must hold exactly that many bytes.
-public struct IDXArray {
+public struct IDXArray: Sendable {
     public enum ElementType: UInt8, CaseIterable, Sendable {
         case uint8 = 0x08, int8 = 0x09, int16 = 0x0B, int32 = 0x0C, float32 = 0x0D, float64 = 0x0E
 

@@ -8,7 +8,7 @@
 /// The standard deviation is the population one (divided by n, as
 /// scikit-learn's StandardScaler and torchvision's MNIST constants); a
 /// constant feature gets std 1, so it maps to 0 rather than to NaN.
-public struct Standardizer: Equatable {
+public struct Standardizer: Equatable, Sendable {
     /// One value (scalar) or one per feature.
     public let mean: [Float]
     public let std: [Float]

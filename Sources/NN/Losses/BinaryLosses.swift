@@ -7,7 +7,7 @@
 /// Inputs outside [0, 1] are not checked (that would cost a device round
 /// trip); they give NaN. Prefer `BCEWithLogitsLoss` on logits: it is
 /// stable where sigmoid followed by this loss is not.
-public struct BCELoss: Loss {
+public struct BCELoss: Loss, Sendable {
     /// Per-element weights, broadcast against the input.
     public var weight: Tensor?
     public var reduction: Reduction
@@ -55,7 +55,7 @@ public struct BCELoss: Loss {
 /// The gradient is the exact sigmoid(x) - y form (with `posWeight`:
 /// (1 - y) - (1 + (p - 1) y) sigmoid(-x)), correct at x = 0 too; the target
 /// and `posWeight` get gradients as in PyTorch.
-public struct BCEWithLogitsLoss: Loss {
+public struct BCEWithLogitsLoss: Loss, Sendable {
     /// Per-element weights, broadcast against the input.
     public var weight: Tensor?
     /// Weight of the positive examples, broadcast against the input.

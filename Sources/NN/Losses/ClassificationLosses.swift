@@ -9,7 +9,7 @@
 /// `labelSmoothing` s the target is (1 - s) one-hot + s / C. With `weight`
 /// (one entry per class) each sample's loss is scaled by its class's weight
 /// and `.mean` divides by the sum of those weights, as PyTorch.
-public struct CrossEntropyLoss: Loss {
+public struct CrossEntropyLoss: Loss, Sendable {
     public var weight: Tensor?
     public var reduction: Reduction
     public var labelSmoothing: Double
@@ -70,7 +70,7 @@ public struct CrossEntropyLoss: Loss {
 ///
 /// Shapes as `CrossEntropyLoss` with class indices. With `weight`, `.mean`
 /// divides by the sum of the targets' weights.
-public struct NLLLoss: Loss {
+public struct NLLLoss: Loss, Sendable {
     public var weight: Tensor?
     public var reduction: Reduction
 
@@ -101,7 +101,7 @@ public struct NLLLoss: Loss {
 /// classes C (PyTorch's normalization).
 ///
 /// - input: scores [N, C] or [C]; target: int32 classes [N] or [].
-public struct MultiMarginLoss: Loss {
+public struct MultiMarginLoss: Loss, Sendable {
     public var p: Int
     public var margin: Double
     public var weight: Tensor?

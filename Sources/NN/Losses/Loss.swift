@@ -34,7 +34,7 @@ extension Tensor {
     /// recording, and whose backward is told which inputs need gradients
     /// (losses skip the target's gradient when nobody asked for it).
     static func lossOp(_ name: String, _ inputs: [Tensor], forward: ([Tensor]) -> Tensor,
-                       backward: @escaping (_ grad: Tensor, _ inputs: [Tensor], _ needs: [Bool]) -> [Tensor?]) -> Tensor {
+                       backward: @escaping @Sendable (_ grad: Tensor, _ inputs: [Tensor], _ needs: [Bool]) -> [Tensor?]) -> Tensor {
         let xs = inputs.map { $0.detached() }
         let output = withNoGrad { forward(xs) }.detached()
         return record(name, inputs: inputs, output: output) { g, needs in backward(g, xs, needs) }

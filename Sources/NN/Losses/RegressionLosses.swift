@@ -1,5 +1,5 @@
 /// Mean squared error, (input - target)^2 per element (torch.nn.MSELoss).
-public struct MSELoss: Loss {
+public struct MSELoss: Loss, Sendable {
     public var reduction: Reduction
 
     public init(reduction: Reduction = .mean) { self.reduction = reduction }
@@ -14,7 +14,7 @@ public struct MSELoss: Loss {
 
 /// Mean absolute error, |input - target| per element (torch.nn.L1Loss). The
 /// gradient at input == target is 0, as PyTorch's sign.
-public struct L1Loss: Loss {
+public struct L1Loss: Loss, Sendable {
     public var reduction: Reduction
 
     public init(reduction: Reduction = .mean) { self.reduction = reduction }

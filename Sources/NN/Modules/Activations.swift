@@ -10,26 +10,26 @@ public protocol ElementwiseActivation: Module {
     func apply(_ x: FusedValue) -> FusedValue
 }
 
-public final class Sigmoid: Module, ElementwiseActivation {
+public final class Sigmoid: Module, ElementwiseActivation, @unchecked Sendable {
     public override init() { super.init() }
     public override func forward(_ input: Tensor) -> Tensor { input.sigmoid() }
     public func apply(_ x: FusedValue) -> FusedValue { x.sigmoid() }
 }
 
-public final class Tanh: Module, ElementwiseActivation {
+public final class Tanh: Module, ElementwiseActivation, @unchecked Sendable {
     public override init() { super.init() }
     public override func forward(_ input: Tensor) -> Tensor { input.tanh() }
     public func apply(_ x: FusedValue) -> FusedValue { x.tanh() }
 }
 
-public final class ReLU: Module, ElementwiseActivation {
+public final class ReLU: Module, ElementwiseActivation, @unchecked Sendable {
     public override init() { super.init() }
     public override func forward(_ input: Tensor) -> Tensor { input.relu() }
     public func apply(_ x: FusedValue) -> FusedValue { x.relu() }
 }
 
 /// max(0, x) + negativeSlope * min(0, x).
-public final class LeakyReLU: Module, ElementwiseActivation {
+public final class LeakyReLU: Module, ElementwiseActivation, @unchecked Sendable {
     public let negativeSlope: Double
     public init(negativeSlope: Double = 0.01) {
         self.negativeSlope = negativeSlope
@@ -43,7 +43,7 @@ public final class LeakyReLU: Module, ElementwiseActivation {
 }
 
 /// x for x > 0, alpha * (exp(x) - 1) otherwise.
-public final class ELU: Module, ElementwiseActivation {
+public final class ELU: Module, ElementwiseActivation, @unchecked Sendable {
     public let alpha: Double
     public init(alpha: Double = 1) {
         self.alpha = alpha
@@ -57,7 +57,7 @@ public final class ELU: Module, ElementwiseActivation {
 }
 
 /// log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold.
-public final class Softplus: Module, ElementwiseActivation {
+public final class Softplus: Module, ElementwiseActivation, @unchecked Sendable {
     public let beta: Double
     public let threshold: Double
     public init(beta: Double = 1, threshold: Double = 20) {
@@ -74,7 +74,7 @@ public final class Softplus: Module, ElementwiseActivation {
 
 /// Softmax along `dim` (PyTorch deprecates an implicit dim; here it is
 /// always given).
-public final class Softmax: Module {
+public final class Softmax: Module, @unchecked Sendable {
     public let dim: Int
     public init(dim: Int) {
         self.dim = dim
@@ -87,7 +87,7 @@ public final class Softmax: Module {
 }
 
 /// Log-softmax along `dim`.
-public final class LogSoftmax: Module {
+public final class LogSoftmax: Module, @unchecked Sendable {
     public let dim: Int
     public init(dim: Int) {
         self.dim = dim
@@ -105,7 +105,7 @@ public final class LogSoftmax: Module {
 /// `weight` [numParameters] starts at `init` (0.25). With one parameter the
 /// slope is shared by every element; with numParameters = C there is one
 /// slope per channel, the channel being axis 1 of an input [N, C, ...].
-public final class PReLU: Module {
+public final class PReLU: Module, @unchecked Sendable {
     public let numParameters: Int
     /// The slopes, [numParameters].
     public let weight: Parameter
@@ -152,7 +152,7 @@ public final class PReLU: Module {
 /// pieces of the weight: out[n, j] = max_p (W[j * pieces + p] . x[n] +
 /// b[j * pieces + p]). This is the layout of `linear(x).view(N, out, k)
 /// .max(-1)` in PyTorch.
-public final class Maxout: Module {
+public final class Maxout: Module, @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
     public let pieces: Int

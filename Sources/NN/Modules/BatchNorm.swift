@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Batch normalization over every axis but the channel axis 1, with PyTorch's
 /// semantics (`torch.nn.modules.batchnorm._BatchNorm`). `BatchNorm1d` (and
 /// the 2-D variant for images) are this class with a check of the input
@@ -22,12 +24,17 @@
 /// tensor here (int64 in PyTorch): the counter is updated on the host and
 /// uploaded, and int64 tensors are storage only, so `loadStateDict`
 /// converts PyTorch's int64 (or a float) to it, as PyTorch's copy casts.
-open class BatchNormBase: Module {
+/// `@unchecked Sendable` (see `Module`): its settings are `let`s, and its
+/// momentum and running statistics change under `state`'s lock.
+open class BatchNormBase: Module, @unchecked Sendable {
     public let numFeatures: Int
     public let eps: Double
     /// nil: cumulative moving average (what `updateBatchNorm` sets while it
     /// recomputes the statistics).
-    public var momentum: Double?
+    public var momentum: Double? {
+        get { state.withLock { $0.momentum } }
+        set { state.withLock { $0.momentum = newValue } }
+    }
     public let affine: Bool
     public let trackRunningStats: Bool
 
@@ -40,10 +47,17 @@ open class BatchNormBase: Module {
     public let runningVar: Parameter?
     public let numBatchesTracked: Parameter?
 
-    /// The number of batches the running statistics have seen, kept on the
-    /// host so that training never waits for the device to read the
-    /// counter; re-read when the buffer was replaced (a loaded checkpoint).
-    private var trackedCount: (value: Int, buffer: DeviceBuffer)?
+    private struct State {
+        var momentum: Double?
+        /// The number of batches the running statistics have seen, kept on
+        /// the host so that training never waits for the device to read the
+        /// counter; re-read when the buffer was replaced (a loaded
+        /// checkpoint).
+        var trackedCount: (value: Int, buffer: DeviceBuffer)?
+    }
+    /// Locked for each update of the running statistics, so that tasks
+    /// sharing the layer update them one at a time.
+    private let state: Mutex<State>
 
     public init(_ numFeatures: Int, eps: Double = 1e-5, momentum: Double? = 0.1, affine: Bool = true,
                 trackRunningStats: Bool = true, dtype: DType = .float32, device: Device = .default) {
@@ -51,7 +65,7 @@ open class BatchNormBase: Module {
         require(dtype.isFloatingPoint, "\(Self.self): needs a float dtype, got \(dtype)")
         self.numFeatures = numFeatures
         self.eps = eps
-        self.momentum = momentum
+        state = Mutex(State(momentum: momentum, trackedCount: nil))
         self.affine = affine
         self.trackRunningStats = trackRunningStats
         weight = affine ? Parameter(Init.ones([numFeatures], dtype: dtype, on: device)) : nil
@@ -119,28 +133,28 @@ open class BatchNormBase: Module {
         runningMean.value = runningMean.value.zerosLike()
         runningVar.value = Tensor.full(runningVar.shape, 1, dtype: runningVar.value.dtype, on: runningVar.device)
         numBatchesTracked.value = Tensor.zeros([], dtype: .int32, on: numBatchesTracked.device)
-        trackedCount = nil
+        state.withLock { $0.trackedCount = nil }
     }
 
     private func updateRunningStats(mean: Tensor, biasedVariance: Tensor, n: Int) {
         guard let runningMean, let runningVar, let numBatchesTracked else { return }
-        withNoGrad {
-            let count = batchesTracked(numBatchesTracked) + 1
-            trackedCount = nil
+        withNoGrad { state.withLock { s in
+            let count = batchesTracked(numBatchesTracked, cached: s.trackedCount) + 1
+            s.trackedCount = nil
             numBatchesTracked.value = Tensor(int32: [Int32(truncatingIfNeeded: count)], shape: [],
                                              on: numBatchesTracked.device)
-            trackedCount = (count, numBatchesTracked.value.buffer)
-            let factor = momentum ?? 1 / Double(count)
+            s.trackedCount = (count, numBatchesTracked.value.buffer)
+            let factor = s.momentum ?? 1 / Double(count)
             let unbiased = biasedVariance.detached().reshaped([numFeatures]) * (Double(n) / Double(n - 1))
             let batchMean = mean.detached().reshaped([numFeatures])
             runningMean.value = runningMean.value * (1 - factor) + batchMean * factor
             runningVar.value = runningVar.value * (1 - factor) + unbiased * factor
-        }
+        } }
     }
 
     /// The counter's value: from the host copy unless the buffer changed
     /// behind it (then one read from the device).
-    private func batchesTracked(_ counter: Parameter) -> Int {
+    private func batchesTracked(_ counter: Parameter, cached trackedCount: (value: Int, buffer: DeviceBuffer)?) -> Int {
         if let trackedCount, trackedCount.buffer === counter.value.buffer { return trackedCount.value }
         do {
             return Int(try counter.value.toArray(as: Int32.self)[0])
@@ -152,7 +166,7 @@ open class BatchNormBase: Module {
 
 /// Batch normalization of [N, C] or [N, C, L] inputs, per channel C
 /// (PyTorch's `nn.BatchNorm1d`); see `BatchNormBase` for the semantics.
-public final class BatchNorm1d: BatchNormBase {
+public final class BatchNorm1d: BatchNormBase, @unchecked Sendable {
     public override func checkInputRank(_ input: Tensor) {
         require(input.rank == 2 || input.rank == 3,
                      "BatchNorm1d: expected 2D or 3D input [N, C] or [N, C, L], got \(input.shape)")
@@ -164,7 +178,7 @@ public final class BatchNorm1d: BatchNormBase {
 /// The usual place is between a convolution and its activation:
 ///
 ///     Sequential(Conv2d(3, 16, kernelSize: 3, padding: 1, bias: false), BatchNorm2d(16), ReLU())
-public final class BatchNorm2d: BatchNormBase {
+public final class BatchNorm2d: BatchNormBase, @unchecked Sendable {
     public override func checkInputRank(_ input: Tensor) {
         if let problem = BatchNorm2d.rankProblem(input.shape) { requirementFailed(problem) }
     }

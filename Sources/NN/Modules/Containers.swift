@@ -3,8 +3,10 @@
 /// reads `0.weight`, `0.bias`, `2.weight` ... as in PyTorch.
 ///
 ///     let mlp = Sequential(Linear(784, 256), ReLU(), Linear(256, 10))
-public final class Sequential: Module {
-    public private(set) var layers: [Module] = []
+public final class Sequential: Module, @unchecked Sendable {
+    /// The layers in order: the registered children (held by `Module`'s
+    /// lock, so `append` from one task and `forward` from another are safe).
+    public var layers: [Module] { children.map(\.module) }
 
     public init(_ layers: [Module]) {
         super.init()
@@ -15,14 +17,14 @@ public final class Sequential: Module {
 
     /// Adds a module at the end, named by its position.
     public func append(_ module: Module) {
-        register(module: String(layers.count), module)
-        layers.append(module)
+        register(module: String(children.count), module)
     }
 
-    public var count: Int { layers.count }
+    public var count: Int { children.count }
     public subscript(index: Int) -> Module { layers[index] }
 
     public override func forward(_ input: Tensor) -> Tensor {
+        let layers = self.layers
         var x = input, i = 0
         while i < layers.count {
             // A Linear and the elementwise activation after it: the GEMM and
@@ -43,7 +45,7 @@ public final class Sequential: Module {
 /// A skip connection: y = shortcut(x) + body(x), with shortcut the identity
 /// unless one is given (a projection when body changes the shape). The
 /// children are named "body" and "shortcut".
-public final class Residual: Module {
+public final class Residual: Module, @unchecked Sendable {
     public let body: Module
     public let shortcut: Module?
 
@@ -62,7 +64,7 @@ public final class Residual: Module {
 
 /// Collapses axes startDim...endDim into one (PyTorch's `nn.Flatten`; the
 /// defaults keep the batch axis: [N, C, H, W] -> [N, C * H * W]).
-public final class Flatten: Module {
+public final class Flatten: Module, @unchecked Sendable {
     public let startDim: Int
     public let endDim: Int
 
@@ -76,7 +78,7 @@ public final class Flatten: Module {
 }
 
 /// Returns its input unchanged (a placeholder, as PyTorch's `nn.Identity`).
-public final class Identity: Module {
+public final class Identity: Module, @unchecked Sendable {
     public override init() { super.init() }
     public override func forward(_ input: Tensor) -> Tensor { input }
 }

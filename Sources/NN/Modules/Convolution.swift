@@ -20,7 +20,7 @@ import Foundation
 /// A wrong input (rank, channel count, an image smaller than the dilated
 /// kernel after padding) stops with a message naming the layer, e.g.
 /// `Conv2d(1, 6, kernelSize: (5, 5))`, and the shapes.
-public final class Conv2d: Module {
+public final class Conv2d: Module, @unchecked Sendable {
     public let inChannels: Int
     public let outChannels: Int
     /// (kh, kw).

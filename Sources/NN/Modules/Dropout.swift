@@ -7,7 +7,7 @@
 /// as in some course notes: keep probability q corresponds to p = 1 - q.
 /// The mask comes from the counter-based `Random` streams, so a seeded run
 /// drops the same elements on every backend.
-public final class Dropout: Module {
+public final class Dropout: Module, @unchecked Sendable {
     public let p: Double
 
     public init(p: Double = 0.5) {

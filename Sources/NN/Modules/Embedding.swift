@@ -8,7 +8,7 @@
 /// Indices must lie in 0..<numEmbeddings. On the CPU an index outside stops
 /// with a message; on OpenCL the indices are not read back to check them
 /// (that would wait for the device every step), as PyTorch does not on CUDA.
-public final class Embedding: Module {
+public final class Embedding: Module, @unchecked Sendable {
     public let numEmbeddings: Int
     public let embeddingDim: Int
     /// [numEmbeddings, embeddingDim].

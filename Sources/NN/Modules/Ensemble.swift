@@ -8,7 +8,7 @@ import Foundation
 ///
 /// The average is taken in log space (max-shifted), so members that are
 /// all confidently wrong give a large finite loss, not infinity.
-public final class Ensemble: Module {
+public final class Ensemble: Module, @unchecked Sendable {
     public let members: [Module]
 
     public init(_ members: [Module]) {

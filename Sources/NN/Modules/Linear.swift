@@ -9,7 +9,7 @@ import Foundation
 ///
 /// The input is [*, inFeatures] (any leading axes, or none); the output
 /// [*, outFeatures].
-public final class Linear: Module {
+public final class Linear: Module, @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
     /// [outFeatures, inFeatures].

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The base of every layer: named parameters, state buffers and submodules,
 /// registered explicitly (no reflection, so nothing is ever silently
 /// missed), a train/eval mode, and a forward pass.
@@ -6,7 +8,7 @@
 /// `state_dict()` of the same PyTorch model: `0.weight` inside a Sequential,
 /// Linear weight [out, in], and so on.
 ///
-///     final class TwoLayer: Module {
+///     final class TwoLayer: Module, @unchecked Sendable {
 ///         let hidden: Linear, output: Linear
 ///         init() {
 ///             hidden = Linear(784, 128); output = Linear(128, 10)
@@ -16,11 +18,27 @@
 ///         }
 ///         override func forward(_ x: Tensor) -> Tensor { output(hidden(x).relu()) }
 ///     }
-open class Module {
-    private var ownParameters: [(name: String, parameter: Parameter)] = []
-    private var ownChildren: [(name: String, module: Module)] = []
+///
+/// Modules are `Sendable`, so a model can be handed to another task. The
+/// conformance is `@unchecked`, because Swift checks no Sendable class but
+/// a final one with a Sendable superclass, and every subclass restates it.
+/// The promise holds because this class keeps its registry and mode behind
+/// a lock, and every layer of the library keeps its settings in `let`s of
+/// Sendable types (`Parameter` is one) and what it changes (running
+/// statistics, caches) in a `Mutex`. A layer of your own restates
+/// `@unchecked Sendable` and keeps to the same rule.
+open class Module: @unchecked Sendable {
+    private struct Registry {
+        var parameters: [(name: String, parameter: Parameter)] = []
+        var children: [(name: String, module: Module)] = []
+        var isTraining = true
+    }
+    private let registry = Mutex(Registry())
+
+    private var ownParameters: [(name: String, parameter: Parameter)] { registry.withLock { $0.parameters } }
+    private var ownChildren: [(name: String, module: Module)] { registry.withLock { $0.children } }
     /// Training mode (dropout active, batch norm using batch statistics).
-    public private(set) var isTraining = true
+    public var isTraining: Bool { registry.withLock { $0.isTraining } }
 
     public init() {}
 
@@ -59,18 +77,23 @@ open class Module {
     @discardableResult
     public func register<M: Module>(module name: String, _ module: M) -> M {
         require(!name.isEmpty && !name.contains("."), "\(type(of: self)).register: bad module name '\(name)'")
-        require(!ownChildren.contains { $0.name == name } && !ownParameters.contains { $0.name == name },
-                     "\(type(of: self)).register: '\(name)' is already registered")
-        ownChildren.append((name, module))
-        module.train(isTraining)
+        let mode = registry.withLock { r in
+            require(!r.children.contains { $0.name == name } && !r.parameters.contains { $0.name == name },
+                    "\(type(of: self)).register: '\(name)' is already registered")
+            r.children.append((name, module))
+            return r.isTraining
+        }
+        module.train(mode)
         return module
     }
 
     private func register(_ name: String, _ parameter: Parameter) -> Parameter {
         require(!name.isEmpty && !name.contains("."), "\(type(of: self)).register: bad parameter name '\(name)'")
-        require(!ownChildren.contains { $0.name == name } && !ownParameters.contains { $0.name == name },
-                     "\(type(of: self)).register: '\(name)' is already registered")
-        ownParameters.append((name, parameter))
+        registry.withLock { r in
+            require(!r.children.contains { $0.name == name } && !r.parameters.contains { $0.name == name },
+                    "\(type(of: self)).register: '\(name)' is already registered")
+            r.parameters.append((name, parameter))
+        }
         return parameter
     }
 
@@ -163,7 +186,7 @@ open class Module {
 
     /// Sets training mode here and in every submodule.
     public func train(_ mode: Bool = true) {
-        isTraining = mode
+        registry.withLock { $0.isTraining = mode }
         for (_, child) in ownChildren { child.train(mode) }
     }
 
@@ -228,7 +251,7 @@ extension Module: CustomStringConvertible {
 
 /// A state dict that does not fit the model; `problems` lists every
 /// mismatch.
-public struct StateDictError: Error, CustomStringConvertible, Equatable {
+public struct StateDictError: Error, CustomStringConvertible, Equatable, Sendable {
     public let problems: [String]
     public var description: String { "state dict does not match the model:\n  " + problems.joined(separator: "\n  ") }
 }

@@ -6,7 +6,7 @@
 /// Written as one differentiable op with its own backward, so a slice whose
 /// norm is below eps (an all-zero row) gets PyTorch's finite gradient
 /// g / eps instead of the NaN that composing sqrt and clamp would give.
-public final class L2Normalize: Module {
+public final class L2Normalize: Module, @unchecked Sendable {
     public let dim: Int
     public let eps: Double
 

@@ -1,35 +1,52 @@
+import Synchronization
+
 /// A tensor a module owns by name: a trainable weight, or (with `trainable`
 /// false) a state buffer such as BatchNorm's running mean.
 ///
 /// A parameter is a reference: optimizers and checkpoints hold the same
 /// object the module holds, so moving a module to another device, loading a
 /// checkpoint or stepping an optimizer is seen by all of them.
-public final class Parameter {
-    /// The current value; a gradient-requiring leaf when trainable.
-    public var value: Tensor {
-        didSet {
-            require(value.shape == oldValue.shape && value.dtype == oldValue.dtype,
-                         ShapeErrors.mismatch("Parameter.value", oldValue.shape, value.shape, "a parameter keeps its shape and dtype"))
-            // Whatever is assigned becomes a fresh leaf (trainable) or plain
-            // data (buffer): a parameter never hangs off someone's graph,
-            // nor takes over another parameter's leaf (and its hooks).
-            let othersLeaf = value.node?.postAccumulateHooks.map { $0 !== hooks } ?? false
-            if trainable && (!(value.requiresGrad && value.isLeaf) || othersLeaf) {
-                value = value.requiringGrad()
-            } else if !trainable && value.requiresGrad {
-                value = value.detached()
-            }
-            value.node?.postAccumulateHooks = hooks
-        }
-    }
+///
+/// `Sendable`: the value is behind a lock, so tasks that share a model see
+/// each assignment whole.
+public final class Parameter: Sendable {
+    private let storage: Mutex<Tensor>
     public let trainable: Bool
     /// The gradient hooks, handed to every new value's leaf.
-    private let hooks = GradHooks()
+    private let hooks: GradHooks
 
     public init(_ tensor: Tensor, trainable: Bool = true) {
+        let hooks = GradHooks()
         self.trainable = trainable
-        value = trainable ? tensor.requiringGrad() : tensor.detached()
+        self.hooks = hooks
+        storage = Mutex(Parameter.adopted(tensor, trainable: trainable, hooks: hooks))
+    }
+
+    /// The current value; a gradient-requiring leaf when trainable.
+    public var value: Tensor {
+        get { storage.withLock { $0 } }
+        set {
+            storage.withLock { current in
+                require(newValue.shape == current.shape && newValue.dtype == current.dtype,
+                        ShapeErrors.mismatch("Parameter.value", current.shape, newValue.shape, "a parameter keeps its shape and dtype"))
+                current = Parameter.adopted(newValue, trainable: trainable, hooks: hooks)
+            }
+        }
+    }
+
+    /// Whatever is assigned becomes a fresh leaf (trainable) or plain data
+    /// (buffer): a parameter never hangs off someone's graph, nor takes over
+    /// another parameter's leaf (and its hooks).
+    private static func adopted(_ tensor: Tensor, trainable: Bool, hooks: GradHooks) -> Tensor {
+        var value = tensor
+        let othersLeaf = value.node?.postAccumulateHooks.map { $0 !== hooks } ?? false
+        if trainable && (!(value.requiresGrad && value.isLeaf) || othersLeaf) {
+            value = value.requiringGrad()
+        } else if !trainable && value.requiresGrad {
+            value = value.detached()
+        }
         value.node?.postAccumulateHooks = hooks
+        return value
     }
 
     /// Calls `hook` with the gradient each time a backward pass has finished
@@ -38,7 +55,7 @@ public final class Parameter {
     /// hook stays when the parameter gets a new value (a loaded checkpoint,
     /// another device). Runs with gradient recording off.
     @discardableResult
-    public func registerPostAccumulateGradHook(_ hook: @escaping (Tensor) -> Void) -> GradHookHandle {
+    public func registerPostAccumulateGradHook(_ hook: @escaping @Sendable (Tensor) -> Void) -> GradHookHandle {
         require(trainable, "Parameter.registerPostAccumulateGradHook: a buffer \(shape) gets no gradient")
         return GradHookHandle(hooks: hooks, id: hooks.add(hook))
     }
@@ -66,7 +83,7 @@ public final class Parameter {
 }
 
 /// Removes a hook `Parameter.registerPostAccumulateGradHook` added.
-public struct GradHookHandle {
+public struct GradHookHandle: Sendable {
     fileprivate let hooks: GradHooks
     fileprivate let id: Int
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 // Pooling layers over NCHW images (PyTorch's `nn.MaxPool2d`,
 // `nn.AvgPool2d`, `nn.AdaptiveAvgPool2d`), stateless wrappers around the
 // tensor ops of the same name. Each takes [N, C, H, W] or one image
@@ -13,7 +15,7 @@
 ///
 ///     MaxPool2d(2)                      // [N, C, 28, 28] -> [N, C, 14, 14]
 ///     MaxPool2d(3, stride: 2, padding: 1)
-public final class MaxPool2d: Module {
+public final class MaxPool2d: Module, @unchecked Sendable {
     public let kernelSize: (Int, Int)
     public let stride: (Int, Int)
     public let padding: (Int, Int)
@@ -56,7 +58,7 @@ public final class MaxPool2d: Module {
 ///
 ///     AvgPool2d(2)
 ///     AvgPool2d(3, stride: 1, padding: 1, countIncludePad: false)
-public final class AvgPool2d: Module {
+public final class AvgPool2d: Module, @unchecked Sendable {
     public let kernelSize: (Int, Int)
     public let stride: (Int, Int)
     public let padding: (Int, Int)
@@ -114,10 +116,10 @@ public final class AvgPool2d: Module {
 /// See `Tensor.adaptiveAvgPool2d(outputSize:)` for how it is computed; the
 /// layer keeps the pooling matrices of the last input size on its device,
 /// so a training loop uploads them once.
-public final class AdaptiveAvgPool2d: Module {
+public final class AdaptiveAvgPool2d: Module, @unchecked Sendable {
     /// (outH, outW).
     public let outputSize: (Int, Int)
-    private var matrices: (height: Tensor, width: Tensor)?
+    private let matrices = Mutex<(height: Tensor, width: Tensor)?>(nil)
 
     public init(_ outputSize: IntOrPair) {
         self.outputSize = outputSize.pair
@@ -144,14 +146,16 @@ public final class AdaptiveAvgPool2d: Module {
     /// The cached matrices when they fit `x` (size, dtype, device), else
     /// new ones for `x`.
     private func poolingMatrices(for x: Tensor) -> (height: Tensor, width: Tensor) {
-        if let m = matrices, m.height.shape[0] == x.shape[2], m.width.shape[0] == x.shape[3],
-           m.height.dtype == x.dtype, m.height.device == x.device {
-            return m
+        matrices.withLock { matrices in
+            if let m = matrices, m.height.shape[0] == x.shape[2], m.width.shape[0] == x.shape[3],
+               m.height.dtype == x.dtype, m.height.device == x.device {
+                return m
+            }
+            let built = (height: x.adaptivePoolMatrix(inSize: x.shape[2], outSize: outputSize.0),
+                         width: x.adaptivePoolMatrix(inSize: x.shape[3], outSize: outputSize.1))
+            matrices = built
+            return built
         }
-        let built = (height: x.adaptivePoolMatrix(inSize: x.shape[2], outSize: outputSize.0),
-                     width: x.adaptivePoolMatrix(inSize: x.shape[3], outSize: outputSize.1))
-        matrices = built
-        return built
     }
 
     /// Why `shape` cannot be pooled by this layer, or nil.

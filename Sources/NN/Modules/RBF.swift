@@ -8,7 +8,7 @@ import Foundation
 /// Computed as ‖x‖² - 2 x wᵀ + ‖w‖², one matrix product on the device;
 /// rounding can make that a hair below zero for a point on a center, so it
 /// is clamped at 0.
-public final class SquaredDistance: Module {
+public final class SquaredDistance: Module, @unchecked Sendable {
     public let inFeatures: Int
     public let outFeatures: Int
     /// The centers, [outFeatures, inFeatures].
@@ -36,7 +36,7 @@ public final class SquaredDistance: Module {
 
 /// y = exp(scale · x), elementwise: with a negative scale, the second half
 /// of an RBF unit.
-public final class Exp: Module {
+public final class Exp: Module, @unchecked Sendable {
     public let scale: Double
 
     public init(scale: Double = 1) {
@@ -52,7 +52,7 @@ public final class Exp: Module {
 /// `SquaredDistance` (the centers, state-dict name `distance.weight`) and an
 /// `Exp` with scale -γ. Each part has its own forward and backward; the
 /// cascade's gradient is their chain.
-public final class RBF: Module {
+public final class RBF: Module, @unchecked Sendable {
     public let distance: SquaredDistance
     public let exponential: Exp
 

@@ -18,9 +18,11 @@
 /// Each layer runs as one autograd op (`Tensor.recurrentSequence`): one
 /// GEMM for the input projection of all steps, then per step one GEMM and
 /// one fused cell kernel, forward and backward through time.
-open class RNNBase: Module {
+/// `@unchecked Sendable` (see `Module`): every stored property is a `let`
+/// of a Sendable type.
+open class RNNBase: Module, @unchecked Sendable {
     /// One layer's parameters.
-    public struct LayerParameters {
+    public struct LayerParameters: Sendable {
         public let weightIH: Parameter
         public let weightHH: Parameter
         public let biasIH: Parameter?
@@ -36,7 +38,7 @@ open class RNNBase: Module {
     /// Dropout probability on the outputs of every layer but the last, in
     /// training mode.
     public let dropout: Double
-    public private(set) var layers: [LayerParameters] = []
+    public let layers: [LayerParameters]
 
     public init(cell: RecurrentCell, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                 batchFirst: Bool = false, dropout: Double = 0, dtype: DType = .float32, device: Device = .default) {
@@ -51,15 +53,23 @@ open class RNNBase: Module {
         self.bias = bias
         self.batchFirst = batchFirst
         self.dropout = dropout
-        super.init()
+        // Made before super.init() (so the list is a `let`), in the order
+        // PyTorch draws them, and registered after.
         let bound = 1 / Double(hiddenSize).squareRoot(), gates = cell.gateCount * hiddenSize
-        func uniform(_ shape: [Int]) -> Tensor { Init.uniform(shape, low: -bound, high: bound, dtype: dtype, on: device) }
-        for k in 0..<numLayers {
-            let weightIH = register(parameter: "weight_ih_l\(k)", uniform([gates, k == 0 ? inputSize : hiddenSize]))
-            let weightHH = register(parameter: "weight_hh_l\(k)", uniform([gates, hiddenSize]))
-            let biasIH = bias ? register(parameter: "bias_ih_l\(k)", uniform([gates])) : nil
-            let biasHH = bias ? register(parameter: "bias_hh_l\(k)", uniform([gates])) : nil
-            layers.append(LayerParameters(weightIH: weightIH, weightHH: weightHH, biasIH: biasIH, biasHH: biasHH))
+        func uniform(_ shape: [Int]) -> Parameter { Parameter(Init.uniform(shape, low: -bound, high: bound, dtype: dtype, on: device)) }
+        layers = (0..<numLayers).map { k in
+            let weightIH = uniform([gates, k == 0 ? inputSize : hiddenSize])
+            let weightHH = uniform([gates, hiddenSize])
+            let biasIH = bias ? uniform([gates]) : nil
+            let biasHH = bias ? uniform([gates]) : nil
+            return LayerParameters(weightIH: weightIH, weightHH: weightHH, biasIH: biasIH, biasHH: biasHH)
+        }
+        super.init()
+        for (k, layer) in layers.enumerated() {
+            register(parameter: "weight_ih_l\(k)", layer.weightIH)
+            register(parameter: "weight_hh_l\(k)", layer.weightHH)
+            if let biasIH = layer.biasIH { register(parameter: "bias_ih_l\(k)", biasIH) }
+            if let biasHH = layer.biasHH { register(parameter: "bias_hh_l\(k)", biasHH) }
         }
     }
 
@@ -111,7 +121,7 @@ open class RNNBase: Module {
 
 /// An Elman RNN, h = tanh(W_ih x + b_ih + W_hh h' + b_hh) or with ReLU
 /// (PyTorch's `nn.RNN`).
-public final class RNN: RNNBase {
+public final class RNN: RNNBase, @unchecked Sendable {
     public enum Nonlinearity: String, Sendable { case tanh, relu }
 
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, nonlinearity: Nonlinearity = .tanh,
@@ -140,7 +150,7 @@ public final class RNN: RNNBase {
 
 /// Long short-term memory (PyTorch's `nn.LSTM`): gates i, f, g, o;
 /// c = f c' + i g, h = o tanh(c).
-public final class LSTM: RNNBase {
+public final class LSTM: RNNBase, @unchecked Sendable {
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, dtype: DType = .float32, device: Device = .default) {
         super.init(cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
@@ -166,7 +176,7 @@ public final class LSTM: RNNBase {
 
 /// Gated recurrent unit (PyTorch's `nn.GRU`): gates r, z, n;
 /// n = tanh(W_in x + b_in + r (W_hn h' + b_hn)), h = (1 - z) n + z h'.
-public final class GRU: RNNBase {
+public final class GRU: RNNBase, @unchecked Sendable {
     public init(_ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
                 dropout: Double = 0, dtype: DType = .float32, device: Device = .default) {
         super.init(cell: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,

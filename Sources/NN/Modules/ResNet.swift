@@ -7,7 +7,7 @@ import Foundation
 /// torchvision's: `conv1.weight`, `bn1.*`, `conv2.weight`, `bn2.*`,
 /// `downsample.0.weight`, `downsample.1.*`. The convolutions have no bias
 /// (the BatchNorm after each has one).
-public final class BasicBlock: Module {
+public final class BasicBlock: Module, @unchecked Sendable {
     public let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d
     /// The projection shortcut, nil for the identity.
     public let downsample: Sequential?
@@ -42,7 +42,7 @@ public final class BasicBlock: Module {
 /// (28 -> 14 -> 7); global average pooling and a linear classifier.
 /// State-dict names follow torchvision: `conv1`, `bn1`, `layer1.0.conv1`,
 /// ..., `fc`.
-public final class ResNet: Module {
+public final class ResNet: Module, @unchecked Sendable {
     public let conv1: Conv2d, bn1: BatchNorm2d
     /// One Sequential of BasicBlocks per stage (`layer1`, `layer2`, ...).
     public let stages: [Sequential]

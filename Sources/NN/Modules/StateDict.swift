@@ -6,7 +6,7 @@
 ///     let state = a.stateDict()
 ///     print(state["0.weight"]!.shape)
 ///     try b.loadStateDict(state)
-public struct StateDict: RandomAccessCollection, ExpressibleByDictionaryLiteral {
+public struct StateDict: RandomAccessCollection, ExpressibleByDictionaryLiteral, Sendable {
     public typealias Element = (name: String, tensor: Tensor)
 
     /// The entries in order.
@@ -60,7 +60,7 @@ public struct StateDict: RandomAccessCollection, ExpressibleByDictionaryLiteral 
 /// What a non-strict `loadStateDict(_:strict:)` left out (PyTorch's
 /// `_IncompatibleKeys`): the model's names the state did not have, and the
 /// state's names the model does not have.
-public struct IncompatibleKeys: Equatable, CustomStringConvertible {
+public struct IncompatibleKeys: Equatable, CustomStringConvertible, Sendable {
     public let missingKeys: [String]
     public let unexpectedKeys: [String]
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Adagrad (torch.optim.Adagrad): each weight's step shrinks with the sum
 /// of its squared gradients.
 ///
@@ -9,13 +11,18 @@
 ///
 /// One in-place backend call per parameter (`Tensor.adagradStep`).
 public final class Adagrad: Optimizer {
-    public var hyper: AdagradHyperparameters
-    private var states: ParameterStates<Tensor>
+    /// The hyperparameters and the per-parameter states, behind one lock
+    /// (see `OptimizerCore`).
+    private let core: Mutex<OptimizerCore<AdagradHyperparameters, Tensor>>
+    public var hyper: AdagradHyperparameters {
+        get { core.withLock { $0.hyper } }
+        set { core.withLock { $0.hyper = newValue } }
+    }
 
-    public var parameters: [Parameter] { states.parameters }
+    public let parameters: [Parameter]
     public var learningRate: Double {
         get { hyper.learningRate }
-        set { hyper.learningRate = newValue }
+        set { core.withLock { $0.hyper.learningRate = newValue } }
     }
 
     public init(_ parameters: [Parameter], learningRate: Double = 1e-2, learningRateDecay: Double = 0,
@@ -25,25 +32,28 @@ public final class Adagrad: Optimizer {
         checkHyper("Adagrad", "weight decay", weightDecay, weightDecay >= 0)
         checkHyper("Adagrad", "initial accumulator value", initialAccumulatorValue, initialAccumulatorValue >= 0)
         checkHyper("Adagrad", "epsilon", epsilon, epsilon >= 0)
-        hyper = AdagradHyperparameters(learningRate: learningRate, learningRateDecay: learningRateDecay,
+        let hyper = AdagradHyperparameters(learningRate: learningRate, learningRateDecay: learningRateDecay,
                                        weightDecay: weightDecay, initialAccumulatorValue: initialAccumulatorValue,
                                        epsilon: epsilon)
-        states = ParameterStates("Adagrad", parameters)
+        self.parameters = parameters
+        core = Mutex(OptimizerCore(hyper: hyper, states: ParameterStates("Adagrad", parameters)))
     }
 
     public func step() {
-        let h = hyper
-        states.forEachUpdate("Adagrad", make: { Tensor.full($0.shape, h.initialAccumulatorValue, dtype: $0.dtype, on: $0.device) }) {
-            value, sum, t in
-            checkStateDevice("Adagrad", value, sum)
-            value.adagradStep(sum: sum, hyper: h, step: t)
+        core.withLock { core in
+            let h = core.hyper
+            core.states.forEachUpdate("Adagrad", make: { Tensor.full($0.shape, h.initialAccumulatorValue, dtype: $0.dtype, on: $0.device) }) {
+                value, sum, t in
+                checkStateDevice("Adagrad", value, sum)
+                value.adagradStep(sum: sum, hyper: h, step: t)
+            }
         }
     }
 
     /// The running sum of squared gradients of `parameter` and its step
     /// count (nil before its first step).
     public func sum(of parameter: Parameter) -> (sum: Tensor, step: Int)? {
-        states.state(of: parameter).map { ($0.state, $0.steps) }
+        core.withLock { $0.states.state(of: parameter).map { ($0.state, $0.steps) } }
     }
 
     /// torch.optim.Adagrad's param group.
@@ -55,20 +65,24 @@ public final class Adagrad: Optimizer {
     /// `state.<i>.sum` and `.step` per stepped parameter, and the param
     /// group.
     public func stateDict() -> OptimizerState {
-        let h = hyper
-        let group = Group(lr: h.learningRate, lrDecay: h.learningRateDecay, weightDecay: h.weightDecay,
-                          initialAccumulatorValue: h.initialAccumulatorValue, eps: h.epsilon, params: Array(parameters.indices))
-        return OptimizerState(optimizer: "Adagrad", tensors: states.stateTensors { sum, steps in [("sum", sum), ("step", OptimizerState.stepTensor(steps))] },
-                              paramGroups: OptimizerState.encodeGroup(group))
+        return core.withLock { core in
+            let h = core.hyper
+            let group = Group(lr: h.learningRate, lrDecay: h.learningRateDecay, weightDecay: h.weightDecay,
+                              initialAccumulatorValue: h.initialAccumulatorValue, eps: h.epsilon, params: Array(parameters.indices))
+            return OptimizerState(optimizer: "Adagrad", tensors: core.states.stateTensors { sum, steps in [("sum", sum), ("step", OptimizerState.stepTensor(steps))] },
+                                  paramGroups: OptimizerState.encodeGroup(group))
+        }
     }
 
     public func loadStateDict(_ state: OptimizerState) throws {
-        let g = try state.decodeGroup(Group.self, expecting: "Adagrad", parameterCount: parameters.count, params: \.params)
-        try states.load("Adagrad", state.tensors, tensorKeys: ["sum"], keepsSteps: true) { tensors, value in
-            guard let sum = tensors["sum"] else { throw OptimizerStateError(optimizer: "Adagrad", problems: ["a parameter \(value.shape) lacks sum"]) }
-            return sum
+        try core.withLock { core in
+            let g = try state.decodeGroup(Group.self, expecting: "Adagrad", parameterCount: parameters.count, params: \.params)
+            try core.states.load("Adagrad", state.tensors, tensorKeys: ["sum"], keepsSteps: true) { tensors, value in
+                guard let sum = tensors["sum"] else { throw OptimizerStateError(optimizer: "Adagrad", problems: ["a parameter \(value.shape) lacks sum"]) }
+                return sum
+            }
+            core.hyper = AdagradHyperparameters(learningRate: g.lr, learningRateDecay: g.lrDecay, weightDecay: g.weightDecay,
+                                                initialAccumulatorValue: g.initialAccumulatorValue, epsilon: g.eps)
         }
-        hyper = AdagradHyperparameters(learningRate: g.lr, learningRateDecay: g.lrDecay, weightDecay: g.weightDecay,
-                                       initialAccumulatorValue: g.initialAccumulatorValue, epsilon: g.eps)
     }
 }

@@ -13,7 +13,11 @@
 /// move the model to its device before that. Parameters without a gradient
 /// (frozen, unused in the loss, or buffers) are skipped and keep their state,
 /// as in PyTorch.
-public protocol Optimizer: AnyObject {
+///
+/// Optimizers are `Sendable`: their hyperparameters and per-parameter state
+/// live in an `OptimizerCore` behind a `Mutex`, so a step, a state dict and
+/// a learning-rate change from different tasks happen one at a time.
+public protocol Optimizer: AnyObject, Sendable {
     /// The parameters it updates.
     var parameters: [Parameter] { get }
     /// The step size; learning-rate schedules change it between steps.
@@ -35,9 +39,16 @@ extension Optimizer {
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
 }
 
+/// What an optimizer changes, held together in one `Mutex` so that a step
+/// never sees half-loaded hyperparameters or state.
+struct OptimizerCore<Hyper: Sendable, State: Sendable>: Sendable {
+    var hyper: Hyper
+    var states: ParameterStates<State>
+}
+
 /// The bookkeeping every optimizer shares: the parameter list (each object
 /// once), per-parameter state and step counts.
-struct ParameterStates<State> {
+struct ParameterStates<State: Sendable>: Sendable {
     let parameters: [Parameter]
     private var states: [ObjectIdentifier: (state: State, steps: Int)] = [:]
 

@@ -17,7 +17,7 @@ import Foundation
 ///
 /// The tensors are the optimizer's own (not copies): save or copy them
 /// before the next step.
-public struct OptimizerState {
+public struct OptimizerState: Sendable {
     /// The optimizer that wrote it: "SGD", "Adam", "AdamW", "Adagrad",
     /// "RMSprop".
     public var optimizer: String
@@ -33,7 +33,7 @@ public struct OptimizerState {
 
 /// Optimizer state that does not fit the optimizer it is loaded into;
 /// `problems` lists every mismatch.
-public struct OptimizerStateError: Error, CustomStringConvertible, Equatable {
+public struct OptimizerStateError: Error, CustomStringConvertible, Equatable, Sendable {
     public let optimizer: String
     public let problems: [String]
     public var description: String { "optimizer state does not fit this \(optimizer):\n  " + problems.joined(separator: "\n  ") }

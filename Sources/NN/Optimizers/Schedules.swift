@@ -38,7 +38,7 @@ extension LRScheduler {
 
 /// A schedule state without an entry the schedule needs, or from a
 /// schedule with other settings.
-public struct ScheduleStateError: Error, CustomStringConvertible, Equatable {
+public struct ScheduleStateError: Error, CustomStringConvertible, Equatable, Sendable {
     public let schedule: String
     /// The entry it lacks, or what does not match.
     public let problem: String

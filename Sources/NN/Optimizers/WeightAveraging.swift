@@ -18,7 +18,7 @@ import Foundation
 /// BatchNorm statistics) are copied, not averaged, as PyTorch does without
 /// `use_buffers`; `updateBatchNorm` recomputes them for the averaged weights.
 /// State dict: `module.<name>` and `n_averaged`, as PyTorch's.
-public final class AveragedModel: Module {
+public final class AveragedModel: Module, @unchecked Sendable {
     public enum Strategy: Sendable {
         /// avg += (w - avg) / (n + 1): every update counts the same (SWA).
         case equal
@@ -32,10 +32,10 @@ public final class AveragedModel: Module {
     /// How many updates the average holds (PyTorch's `n_averaged`), read
     /// from its buffer, so a loaded state dict carries on counting.
     public var averagedCount: Int {
-        guard let countBuffer, let value = try? countBuffer.value.to(dtype: .int32).toArray(as: Int32.self).first else { return 0 }
+        guard let value = try? countBuffer.value.to(dtype: .int32).toArray(as: Int32.self).first else { return 0 }
         return Int(value)
     }
-    private var countBuffer: Parameter?
+    private let countBuffer: Parameter
 
     public init(_ model: Module, copy: Module, strategy: Strategy = .equal) {
         if case .exponential(let decay) = strategy {
@@ -43,9 +43,10 @@ public final class AveragedModel: Module {
         }
         module = copy
         self.strategy = strategy
+        countBuffer = Parameter(Tensor.zeros([], dtype: .int32, on: .cpu), trainable: false)
         super.init()
         register(module: "module", copy)
-        countBuffer = register(buffer: "n_averaged", Tensor.zeros([], dtype: .int32, on: .cpu))
+        register(buffer: "n_averaged", countBuffer)
         do {
             try copy.loadStateDict(Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor) }))
         } catch {
@@ -76,7 +77,7 @@ public final class AveragedModel: Module {
                 }
             }
         }
-        countBuffer?.value = Tensor(int32: [Int32(truncatingIfNeeded: count + 1)], shape: [], on: countBuffer?.device ?? .cpu)
+        countBuffer.value = Tensor(int32: [Int32(truncatingIfNeeded: count + 1)], shape: [], on: countBuffer.device)
     }
 }
 

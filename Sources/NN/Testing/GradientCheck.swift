@@ -11,7 +11,7 @@
 /// A function with a vector output is checked through loss = sum(f(x) * r)
 /// with fixed random weights r, so every output element takes part.
 public enum GradientCheck {
-    public struct Mismatch: CustomStringConvertible {
+    public struct Mismatch: CustomStringConvertible, Sendable {
         public let input: Int
         public let index: Int
         public let analytic: Double
@@ -23,7 +23,7 @@ public enum GradientCheck {
         }
     }
 
-    public struct Result: CustomStringConvertible {
+    public struct Result: CustomStringConvertible, Sendable {
         /// The largest relative error over all checked elements.
         public let maxRelativeError: Double
         /// The element with that error.

@@ -34,16 +34,16 @@ public protocol TrainingMonitor: AnyObject {
 /// `histograms.csv` and `units.csv` there and adds
 /// `histograms-epoch-<e>.svg` (small multiples) and `filters-epoch-<e>.png`.
 public final class TrainingDiagnostics: TrainingMonitor {
-    public struct Ratio: Equatable {
+    public struct Ratio: Equatable, Sendable {
         public let epoch: Int, step: Int, layer: String, value: Double
     }
-    public struct Histogram: Equatable {
-        public enum Kind: String { case activation, gradient }
+    public struct Histogram: Equatable, Sendable {
+        public enum Kind: String, Sendable { case activation, gradient }
         public let epoch: Int, kind: Kind, layer: String
         public let low: Double, high: Double
         public let counts: [Int]
     }
-    public struct UnitFraction: Equatable {
+    public struct UnitFraction: Equatable, Sendable {
         public let epoch: Int, layer: String, measure: String, value: Double
     }
 

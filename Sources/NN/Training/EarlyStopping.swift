@@ -2,7 +2,7 @@
 /// epochs, keeping a copy of the best weights to restore (the course notes'
 /// early stopping: the model you keep is the one from the best epoch).
 public final class EarlyStopping {
-    public enum Mode { case min, max }
+    public enum Mode: Sendable { case min, max }
 
     public let patience: Int
     public let minDelta: Double

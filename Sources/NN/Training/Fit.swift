@@ -1,7 +1,7 @@
 import Foundation
 
 /// Loss and accuracy of a model over a data set.
-public struct Evaluation: Equatable {
+public struct Evaluation: Equatable, Sendable {
     public var loss: Double
     /// Fraction of samples whose argmax prediction equals the label (nil for
     /// regression targets).
@@ -10,7 +10,7 @@ public struct Evaluation: Equatable {
 }
 
 /// Thrown when the loss stops being a finite number.
-public struct NonFiniteLossError: Error, CustomStringConvertible {
+public struct NonFiniteLossError: Error, CustomStringConvertible, Sendable {
     public let epoch: Int
     public let step: Int
     public let value: Float

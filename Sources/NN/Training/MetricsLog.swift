@@ -2,8 +2,8 @@ import Foundation
 
 /// Per-epoch metrics of a training run, written as CSV and drawn as an SVG
 /// loss/accuracy curve. Both files are written atomically.
-public struct MetricsLog {
-    public struct Epoch: Equatable, Codable {
+public struct MetricsLog: Sendable {
+    public struct Epoch: Equatable, Codable, Sendable {
         public var epoch: Int
         public var trainLoss: Double
         public var trainAccuracy: Double?

@@ -68,7 +68,7 @@ public struct SearchRange: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A range that cannot be used, with the text given and why.
-public struct SearchRangeError: Error, CustomStringConvertible {
+public struct SearchRangeError: Error, CustomStringConvertible, Sendable {
     public let text: String
     public let reason: String
     public var description: String { "'\(text)': \(reason)" }
@@ -143,8 +143,8 @@ public struct RandomSearch {
 }
 
 /// One point of a search and how it scored.
-public struct SearchTrial: Equatable, Codable {
-    public struct Score: Equatable, Codable {
+public struct SearchTrial: Equatable, Codable, Sendable {
+    public struct Score: Equatable, Codable, Sendable {
         public var validationAccuracy: Double
         public var validationLoss: Double
         public init(validationAccuracy: Double, validationLoss: Double) {

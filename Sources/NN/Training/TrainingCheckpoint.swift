@@ -2,7 +2,7 @@ import Foundation
 
 /// Where a training run stands, beside its weights and optimizer state in a
 /// training checkpoint: enough to carry on as if it had never stopped.
-public struct TrainingProgress: Codable, Equatable {
+public struct TrainingProgress: Codable, Equatable, Sendable {
     /// Epochs completed (for a loop without epochs, 0).
     public var epoch: Int
     /// Optimizer steps taken in all.
@@ -38,7 +38,7 @@ public struct TrainingProgress: Codable, Equatable {
     }
 
     /// What decides a loader's batches.
-    public struct DataOrder: Codable, Equatable, CustomStringConvertible {
+    public struct DataOrder: Codable, Equatable, CustomStringConvertible, Sendable {
         public var samples: Int
         public var batchSize: Int
         public var shuffle: Bool
@@ -87,7 +87,7 @@ public struct TrainingProgress: Codable, Equatable {
 /// In PyTorch terms it is the usual
 /// `torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": ...})`,
 /// flattened.
-public struct TrainingCheckpoint {
+public struct TrainingCheckpoint: Sendable {
     /// The `format` metadata entry that marks a training checkpoint.
     public static let format = "swift-nn training checkpoint v1"
     static let reservedKeys: Set<String> = ["format", "optimizer", "optimizer.param_groups", "training"]

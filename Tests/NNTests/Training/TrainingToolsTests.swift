@@ -39,7 +39,7 @@ final class ProgressBarTests: XCTestCase {
 
 final class EarlyStoppingTests: XCTestCase {
     func testStopsAfterPatienceAndRestoresBest() throws {
-        final class One: Module {
+        final class One: Module, @unchecked Sendable {
             var weight: Parameter!
             override init() {
                 super.init()

@@ -7,7 +7,7 @@ import XCTest
 /// weights.
 final class WeightAveragingTests: XCTestCase {
     /// A "model" that returns the same logits for every input row.
-    private final class Constant: Module {
+    private final class Constant: Module, @unchecked Sendable {
         let logits: [Double]
         init(_ logits: [Double]) {
             self.logits = logits
