@@ -17,6 +17,12 @@ import NNBackend
 /// launch), the pool and the error state are serialized by a lock. The
 /// queue is in order, so work from different threads runs in the order it
 /// was enqueued.
+///
+/// `@unchecked Sendable`: the mutable state (the error, the counters, the
+/// GEMM tuning and override, the index-check buffer, the program caches) is
+/// guarded by `lock`, an NSRecursiveLock the compiler does not see. Moving
+/// it into a `Mutex` needs the nested helpers (record, launch, the program
+/// build) to take the locked state as a parameter instead of re-locking.
 public final class OpenCLBackend: Backend, @unchecked Sendable {
     public let info: OpenCLDeviceInfo
     let context: cl_context

@@ -9,6 +9,10 @@ import NNBackend
 /// A buffer the driver could not allocate has no cl_mem: it carries the
 /// allocation error instead, and every op that touches it records that error
 /// for the next synchronization to throw (ops themselves do not throw).
+///
+/// `@unchecked Sendable`: every stored property is a constant; the cl_mem is
+/// an OpenCL handle, safe to use from any thread by the OpenCL
+/// specification, which Swift sees as a plain pointer.
 final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
     let count: Int
     let dtype: DType

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import NNBackend
+import Synchronization
 
 /// What GEMM tuning found on one device: the winner per shape class and
 /// every candidate's time, or why it was skipped.
@@ -219,14 +220,11 @@ struct GEMMTuningCache {
 /// Prints `message` on stderr the first time it is given in this process:
 /// the library's one kind of output, for caches it had to ignore.
 func warnOnce(_ message: String) {
-    warnedLock.lock()
-    defer { warnedLock.unlock() }
-    guard warned.insert(message).inserted else { return }
+    guard warned.withLock({ $0.insert(message).inserted }) else { return }
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
-private let warnedLock = NSLock()
-nonisolated(unsafe) private var warned = Set<String>()
+private let warned = Mutex(Set<String>())
 
 /// $XDG_CACHE_HOME, else ~/.cache: where the program and tuning caches live.
 func cacheHome() -> URL {

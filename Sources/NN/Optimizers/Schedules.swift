@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Learning-rate schedules. Each holds an optimizer and sets its
 /// `learningRate`; call `step()` once per epoch after the optimizer's steps,
@@ -14,7 +15,10 @@ import Foundation
 /// base rate (epoch 0) and update it the way PyTorch's do: multiplicatively
 /// from the current rate (StepLR, ExponentialLR, CosineAnnealingLR's
 /// recursive form), so a rate changed by hand between steps carries on.
-public protocol LRScheduler: AnyObject {
+///
+/// Schedules are `Sendable`: their progress is behind a `Mutex`, so one
+/// step at a time changes it, from whichever task.
+public protocol LRScheduler: AnyObject, Sendable {
     var optimizer: any Optimizer { get }
     /// The epoch count: 0 after construction, +1 per `step()`.
     var lastEpoch: Int { get }
@@ -66,7 +70,8 @@ public final class StepLR: LRScheduler {
     public let optimizer: any Optimizer
     public let stepSize: Int
     public let gamma: Double
-    public private(set) var lastEpoch = 0
+    private let epochs = Mutex(0)
+    public var lastEpoch: Int { epochs.withLock { $0 } }
 
     public init(_ optimizer: any Optimizer, stepSize: Int, gamma: Double = 0.1) {
         require(stepSize >= 1, "StepLR: stepSize must be at least 1, got \(stepSize)")
@@ -76,8 +81,10 @@ public final class StepLR: LRScheduler {
     }
 
     public func step() {
-        lastEpoch += 1
-        if lastEpoch % stepSize == 0 { optimizer.learningRate *= gamma }
+        epochs.withLock { lastEpoch in
+            lastEpoch += 1
+            if lastEpoch % stepSize == 0 { optimizer.learningRate *= gamma }
+        }
     }
 
     public func stateDict() -> [String: Double] { ["last_epoch": Double(lastEpoch), "step_size": Double(stepSize), "gamma": gamma] }
@@ -85,7 +92,8 @@ public final class StepLR: LRScheduler {
     public func loadStateDict(_ state: [String: Double]) throws {
         try checkSetting(state, "step_size", Double(stepSize), of: "StepLR")
         try checkSetting(state, "gamma", gamma, of: "StepLR")
-        lastEpoch = Int(try entry(state, "last_epoch", of: "StepLR"))
+        let epoch = Int(try entry(state, "last_epoch", of: "StepLR"))
+        epochs.withLock { $0 = epoch }
     }
 }
 
@@ -94,7 +102,8 @@ public final class StepLR: LRScheduler {
 public final class ExponentialLR: LRScheduler {
     public let optimizer: any Optimizer
     public let gamma: Double
-    public private(set) var lastEpoch = 0
+    private let epochs = Mutex(0)
+    public var lastEpoch: Int { epochs.withLock { $0 } }
 
     public init(_ optimizer: any Optimizer, gamma: Double) {
         self.optimizer = optimizer
@@ -102,15 +111,18 @@ public final class ExponentialLR: LRScheduler {
     }
 
     public func step() {
-        lastEpoch += 1
-        optimizer.learningRate *= gamma
+        epochs.withLock { lastEpoch in
+            lastEpoch += 1
+            optimizer.learningRate *= gamma
+        }
     }
 
     public func stateDict() -> [String: Double] { ["last_epoch": Double(lastEpoch), "gamma": gamma] }
 
     public func loadStateDict(_ state: [String: Double]) throws {
         try checkSetting(state, "gamma", gamma, of: "ExponentialLR")
-        lastEpoch = Int(try entry(state, "last_epoch", of: "ExponentialLR"))
+        let epoch = Int(try entry(state, "last_epoch", of: "ExponentialLR"))
+        epochs.withLock { $0 = epoch }
     }
 }
 
@@ -125,39 +137,43 @@ public final class CosineAnnealingLR: LRScheduler {
     public let optimizer: any Optimizer
     public let tMax: Int
     public let etaMin: Double
-    public private(set) var baseLearningRate: Double
-    public private(set) var lastEpoch = 0
+    private let progress: Mutex<(base: Double, lastEpoch: Int)>
+    public var baseLearningRate: Double { progress.withLock { $0.base } }
+    public var lastEpoch: Int { progress.withLock { $0.lastEpoch } }
 
     public init(_ optimizer: any Optimizer, tMax: Int, etaMin: Double = 0) {
         require(tMax >= 1, "CosineAnnealingLR: tMax must be at least 1, got \(tMax)")
         self.optimizer = optimizer
         self.tMax = tMax
         self.etaMin = etaMin
-        baseLearningRate = optimizer.learningRate
+        progress = Mutex((optimizer.learningRate, 0))
     }
 
     public func step() {
-        lastEpoch += 1
-        let e = Double(lastEpoch), t = Double(tMax), lr = optimizer.learningRate
-        if (lastEpoch - 1 - tMax) % (2 * tMax) == 0 {
-            // The bottom of the cosine: the ratio below would divide by 0.
-            optimizer.learningRate = lr + (baseLearningRate - etaMin) * (1 - Foundation.cos(Double.pi / t)) / 2
-        } else {
-            optimizer.learningRate = (1 + Foundation.cos(Double.pi * e / t)) / (1 + Foundation.cos(Double.pi * (e - 1) / t))
-                * (lr - etaMin) + etaMin
+        progress.withLock { p in
+            p.lastEpoch += 1
+            let e = Double(p.lastEpoch), t = Double(tMax), lr = optimizer.learningRate
+            if (p.lastEpoch - 1 - tMax) % (2 * tMax) == 0 {
+                // The bottom of the cosine: the ratio below would divide by 0.
+                optimizer.learningRate = lr + (p.base - etaMin) * (1 - Foundation.cos(Double.pi / t)) / 2
+            } else {
+                optimizer.learningRate = (1 + Foundation.cos(Double.pi * e / t)) / (1 + Foundation.cos(Double.pi * (e - 1) / t))
+                    * (lr - etaMin) + etaMin
+            }
         }
     }
 
     public func stateDict() -> [String: Double] {
-        ["last_epoch": Double(lastEpoch), "base_lr": baseLearningRate, "T_max": Double(tMax), "eta_min": etaMin]
+        let p = progress.withLock { $0 }
+        return ["last_epoch": Double(p.lastEpoch), "base_lr": p.base, "T_max": Double(tMax), "eta_min": etaMin]
     }
 
     public func loadStateDict(_ state: [String: Double]) throws {
         try checkSetting(state, "T_max", Double(tMax), of: "CosineAnnealingLR")
         try checkSetting(state, "eta_min", etaMin, of: "CosineAnnealingLR")
         let epoch = try entry(state, "last_epoch", of: "CosineAnnealingLR")
-        baseLearningRate = try entry(state, "base_lr", of: "CosineAnnealingLR", integer: false)
-        lastEpoch = Int(epoch)
+        let base = try entry(state, "base_lr", of: "CosineAnnealingLR", integer: false)
+        progress.withLock { $0 = (base, Int(epoch)) }
     }
 }
 
@@ -171,7 +187,7 @@ public final class CosineAnnealingLR: LRScheduler {
 /// After more than `patience` epochs without one, lr = max(lr * factor,
 /// minLearningRate) (skipped when that changes lr by no more than `eps`),
 /// then `cooldown` epochs pass before bad epochs count again.
-public final class ReduceLROnPlateau {
+public final class ReduceLROnPlateau: Sendable {
     public enum Mode: Sendable { case min, max }
     public enum ThresholdMode: Sendable { case relative, absolute }
 
@@ -185,13 +201,20 @@ public final class ReduceLROnPlateau {
     public let minLearningRate: Double
     public let eps: Double
 
+    private struct Progress {
+        var best: Double
+        var badEpochs = 0, cooldownCounter = 0, lastEpoch = 0
+    }
+    /// Changed one `step(_:)` at a time.
+    private let progress: Mutex<Progress>
+
     /// The best metric so far (+inf / -inf before the first step).
-    public private(set) var best: Double
+    public var best: Double { progress.withLock { $0.best } }
     /// Epochs since the last improvement (reset by a reduction and during
     /// cooldown).
-    public private(set) var badEpochs = 0
-    public private(set) var cooldownCounter = 0
-    public private(set) var lastEpoch = 0
+    public var badEpochs: Int { progress.withLock { $0.badEpochs } }
+    public var cooldownCounter: Int { progress.withLock { $0.cooldownCounter } }
+    public var lastEpoch: Int { progress.withLock { $0.lastEpoch } }
 
     public init(_ optimizer: any Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10,
                 threshold: Double = 1e-4, thresholdMode: ThresholdMode = .relative, cooldown: Int = 0,
@@ -207,13 +230,15 @@ public final class ReduceLROnPlateau {
         self.cooldown = cooldown
         self.minLearningRate = minLearningRate
         self.eps = eps
-        best = mode == .min ? .infinity : -.infinity
+        progress = Mutex(Progress(best: mode == .min ? .infinity : -.infinity))
     }
 
     public var learningRate: Double { optimizer.learningRate }
 
     /// Whether `value` improves on the best so far.
-    public func isBetter(_ value: Double) -> Bool {
+    public func isBetter(_ value: Double) -> Bool { isBetter(value, than: best) }
+
+    private func isBetter(_ value: Double, than best: Double) -> Bool {
         switch (mode, thresholdMode) {
         case (.min, .relative): return value < best * (1 - threshold)
         case (.min, .absolute): return value < best - threshold
@@ -225,32 +250,36 @@ public final class ReduceLROnPlateau {
     /// Records this epoch's metric and reduces the rate if it has
     /// plateaued.
     public func step(_ metric: Double) {
-        lastEpoch += 1
-        if isBetter(metric) {
-            best = metric
-            badEpochs = 0
-        } else {
-            badEpochs += 1
-        }
-        if cooldownCounter > 0 {
-            cooldownCounter -= 1
-            badEpochs = 0
-        }
-        if badEpochs > patience {
-            let old = optimizer.learningRate
-            let new = Swift.max(old * factor, minLearningRate)
-            if old - new > eps { optimizer.learningRate = new }
-            cooldownCounter = cooldown
-            badEpochs = 0
+        progress.withLock { p in
+            p.lastEpoch += 1
+            if isBetter(metric, than: p.best) {
+                p.best = metric
+                p.badEpochs = 0
+            } else {
+                p.badEpochs += 1
+            }
+            if p.cooldownCounter > 0 {
+                p.cooldownCounter -= 1
+                p.badEpochs = 0
+            }
+            if p.badEpochs > patience {
+                let old = optimizer.learningRate
+                let new = Swift.max(old * factor, minLearningRate)
+                if old - new > eps { optimizer.learningRate = new }
+                p.cooldownCounter = cooldown
+                p.badEpochs = 0
+            }
         }
     }
 
     /// Its progress and settings under PyTorch's names (`best` may be
     /// infinite); see `LRScheduler.stateDict()`.
     public func stateDict() -> [String: Double] {
-        ["last_epoch": Double(lastEpoch), "best": best, "num_bad_epochs": Double(badEpochs), "cooldown_counter": Double(cooldownCounter),
-         "factor": factor, "patience": Double(patience), "threshold": threshold, "cooldown": Double(cooldown), "min_lr": minLearningRate,
-         "eps": eps, "mode": mode == .min ? 0 : 1, "threshold_mode": thresholdMode == .relative ? 0 : 1]
+        let p = progress.withLock { $0 }
+        return ["last_epoch": Double(p.lastEpoch), "best": p.best, "num_bad_epochs": Double(p.badEpochs), "cooldown_counter": Double(p.cooldownCounter),
+                "factor": factor, "patience": Double(patience), "threshold": threshold, "cooldown": Double(cooldown),
+                "min_lr": minLearningRate, "eps": eps, "mode": mode == .min ? 0 : 1,
+                "threshold_mode": thresholdMode == .relative ? 0 : 1]
     }
 
     /// Restores progress; a state of a schedule with other settings is
@@ -265,7 +294,7 @@ public final class ReduceLROnPlateau {
         }
         let epoch = try entry(state, "last_epoch", of: name), bad = try entry(state, "num_bad_epochs", of: name)
         let counter = try entry(state, "cooldown_counter", of: name)
-        best = try entry(state, "best", of: name, integer: false)
-        (lastEpoch, badEpochs, cooldownCounter) = (Int(epoch), Int(bad), Int(counter))
+        let best = try entry(state, "best", of: name, integer: false)
+        progress.withLock { $0 = Progress(best: best, badEpochs: Int(bad), cooldownCounter: Int(counter), lastEpoch: Int(epoch)) }
     }
 }
