@@ -6,8 +6,8 @@ import PackageDescription
 // Sendable and every piece of shared mutable state is behind a lock the
 // compiler knows about.
 let librarySettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
-// The distributed layer, the programs and the test target are still Swift 5
-// mode (see NNDistributed's note in the issue tracker); a Swift 6 test target
+// The distributed layer, the programs and the main test target are still
+// Swift 5 mode (README, "Tasks and threads"); a Swift 6 test target
 // (NNSwift6Tests) checks what a Swift 6 client can do with the library.
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
