@@ -274,13 +274,14 @@ extension GradNode {
     static func reverseTopologicalOrder(from root: GradNode) -> [GradNode] {
         var order: [GradNode] = []
         var visited: Set<ObjectIdentifier> = [ObjectIdentifier(root)]
-        var stack: [(node: GradNode, nextParent: Int)] = [(root, 0)]
+        // Each node's parents read once (one lock) when it is pushed.
+        var stack: [(node: GradNode, parents: [GradNode?], nextParent: Int)] = [(root, root.parents, 0)]
         while !stack.isEmpty {
-            let (node, i) = stack[stack.count - 1]
-            if i < node.parents.count {
+            let (node, parents, i) = stack[stack.count - 1]
+            if i < parents.count {
                 stack[stack.count - 1].nextParent += 1
-                if let parent = node.parents[i], visited.insert(ObjectIdentifier(parent)).inserted {
-                    stack.append((parent, 0))
+                if let parent = parents[i], visited.insert(ObjectIdentifier(parent)).inserted {
+                    stack.append((parent, parent.parents, 0))
                 }
             } else {
                 order.append(node)

@@ -10,9 +10,10 @@ import Synchronization
 /// element index).
 ///
 /// The sequence is the process's, shared by every task, unless a task runs
-/// its work inside `Random.withSeed(_:_:)`: then that work (and the tasks it
-/// starts) draws from a sequence of its own, as with a PyTorch generator, so
-/// two models trained at once on two threads draw what each would alone.
+/// its work inside `Random.withSeed(_:_:)`: then that work (and the child
+/// tasks it starts; a detached task does not inherit it) draws from a
+/// sequence of its own, as with a PyTorch generator, so two models trained
+/// at once on two threads draw what each would alone.
 public enum Random {
     /// A sequence of streams: the seed and the next stream.
     final class Source: Sendable {
@@ -32,8 +33,8 @@ public enum Random {
     }
 
     /// Runs `body` with a sequence of its own starting at `seed` (stream 0),
-    /// leaving the process's sequence as it was. Tasks started inside `body`
-    /// share the new sequence.
+    /// leaving the process's sequence as it was. Child tasks started inside
+    /// `body` (a task group's, `async let`) share the new sequence.
     public static func withSeed<R>(_ seed: UInt64, _ body: () throws -> R) rethrows -> R {
         try $local.withValue(Source(seed: seed), operation: body)
     }

@@ -20,8 +20,8 @@ import Synchronization
 ///     }
 ///
 /// Modules are `Sendable`, so a model can be handed to another task. The
-/// conformance is `@unchecked`, because Swift checks no Sendable class but
-/// a final one with a Sendable superclass, and every subclass restates it.
+/// conformance is `@unchecked`: Swift checks Sendable only on a final class
+/// without a superclass, and asks each subclass to restate the unchecked one.
 /// The promise holds because this class keeps its registry and mode behind
 /// a lock, and every layer of the library keeps its settings in `let`s of
 /// Sendable types (`Parameter` is one) and what it changes (running

@@ -33,8 +33,8 @@ public final class Adagrad: Optimizer {
         checkHyper("Adagrad", "initial accumulator value", initialAccumulatorValue, initialAccumulatorValue >= 0)
         checkHyper("Adagrad", "epsilon", epsilon, epsilon >= 0)
         let hyper = AdagradHyperparameters(learningRate: learningRate, learningRateDecay: learningRateDecay,
-                                       weightDecay: weightDecay, initialAccumulatorValue: initialAccumulatorValue,
-                                       epsilon: epsilon)
+                                           weightDecay: weightDecay, initialAccumulatorValue: initialAccumulatorValue,
+                                           epsilon: epsilon)
         self.parameters = parameters
         core = Mutex(OptimizerCore(hyper: hyper, states: ParameterStates("Adagrad", parameters)))
     }

@@ -46,10 +46,9 @@ public class Adam: Optimizer, @unchecked Sendable {
         checkHyper(name, "beta2", h.beta2, h.beta2 >= 0 && h.beta2 < 1)
         checkHyper(name, "epsilon", h.epsilon, h.epsilon >= 0)
         checkHyper(name, "weight decay", h.weightDecay, h.weightDecay >= 0)
-        let hyper = h
         self.name = name
         self.parameters = parameters
-        core = Mutex(OptimizerCore(hyper: hyper, states: ParameterStates(name, parameters)))
+        core = Mutex(OptimizerCore(hyper: h, states: ParameterStates(name, parameters)))
     }
 
     public func step() {

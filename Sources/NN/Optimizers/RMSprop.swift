@@ -43,7 +43,7 @@ public final class RMSprop: Optimizer {
         checkHyper("RMSprop", "weight decay", weightDecay, weightDecay >= 0)
         checkHyper("RMSprop", "momentum", momentum, momentum >= 0)
         let hyper = RMSpropHyperparameters(learningRate: learningRate, alpha: alpha, epsilon: epsilon,
-                                       weightDecay: weightDecay, momentum: momentum, centered: centered)
+                                           weightDecay: weightDecay, momentum: momentum, centered: centered)
         self.parameters = parameters
         core = Mutex(OptimizerCore(hyper: hyper, states: ParameterStates("RMSprop", parameters)))
     }

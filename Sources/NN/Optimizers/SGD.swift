@@ -35,7 +35,7 @@ public final class SGD: Optimizer {
         checkHyper("SGD", "weight decay", weightDecay, weightDecay >= 0)
         require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
         let hyper = SGDHyperparameters(learningRate: learningRate, momentum: momentum, dampening: dampening,
-                                   weightDecay: weightDecay, nesterov: nesterov)
+                                       weightDecay: weightDecay, nesterov: nesterov)
         self.parameters = parameters
         core = Mutex(OptimizerCore(hyper: hyper, states: ParameterStates("SGD", parameters)))
     }
