@@ -21,7 +21,7 @@ public final class Sequential: Module, @unchecked Sendable {
     }
 
     public var count: Int { children.count }
-    public subscript(index: Int) -> Module { layers[index] }
+    public subscript(index: Int) -> Module { children[index].module }
 
     public override func forward(_ input: Tensor) -> Tensor {
         let layers = self.layers
