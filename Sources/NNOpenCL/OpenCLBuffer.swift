@@ -1,6 +1,7 @@
 import COpenCL
 import Foundation
 import NNBackend
+import Synchronization
 
 /// Device memory of the OpenCL backend. On deinit the cl_mem goes back to its
 /// backend's pool rather than to the driver, so a steady training loop that
@@ -32,6 +33,12 @@ final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
     /// The cl_mem, or the error that kept it from being allocated.
     func mem() throws -> cl_mem { try storage.get() }
 
+    /// Why the driver could not allocate this buffer (nil when it did).
+    var allocationError: OpenCLError? {
+        if case .failure(let error) = storage { return error }
+        return nil
+    }
+
     deinit {
         if case .success(let mem) = storage { pool.recycle(mem, byteSize: byteSize) }
     }
@@ -40,44 +47,54 @@ final class OpenCLBuffer: DeviceBuffer, @unchecked Sendable {
 /// Free cl_mem objects by byte size. Reuse is safe without waiting: the
 /// backend has one in-order queue, so whatever the next owner enqueues runs
 /// after everything the previous owner enqueued.
-final class OpenCLBufferPool {
-    /// Buffers are released from whatever thread drops them.
-    private let lock = NSLock()
-    private var free: [Int: [cl_mem]] = [:]
-    private(set) var cachedBytes = 0
-    /// Buffers created through the driver (for tests of the steady state).
-    private(set) var driverAllocations = 0
+///
+/// Buffers are released from whatever thread drops them, so the free lists
+/// live in a mutex.
+final class OpenCLBufferPool: Sendable {
+    /// `@unchecked Sendable`: a cl_mem is a handle any thread may use (the
+    /// OpenCL specification says so); Swift sees a plain pointer.
+    private struct Handle: @unchecked Sendable {
+        let mem: cl_mem
+    }
+    private struct Lists {
+        var free: [Int: [Handle]] = [:]
+        var cachedBytes = 0
+        /// Buffers created through the driver (for tests of the steady state).
+        var driverAllocations = 0
+    }
+    private let lists = Mutex(Lists())
+
+    var cachedBytes: Int { lists.withLock { $0.cachedBytes } }
+    var driverAllocations: Int { lists.withLock { $0.driverAllocations } }
 
     func take(byteSize: Int) -> cl_mem? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard var list = free[byteSize], let mem = list.popLast() else { return nil }
-        free[byteSize] = list
-        cachedBytes -= byteSize
-        return mem
+        lists.withLock { lists in
+            guard let handle = lists.free[byteSize]?.popLast() else { return nil }
+            lists.cachedBytes -= byteSize
+            return handle.mem
+        }
     }
 
     func recycle(_ mem: cl_mem, byteSize: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        free[byteSize, default: []].append(mem)
-        cachedBytes += byteSize
+        let handle = Handle(mem: mem)
+        lists.withLock { lists in
+            lists.free[byteSize, default: []].append(handle)
+            lists.cachedBytes += byteSize
+        }
     }
 
     func noteDriverAllocation() {
-        lock.lock()
-        driverAllocations += 1
-        lock.unlock()
+        lists.withLock { $0.driverAllocations += 1 }
     }
 
     /// Returns every cached buffer to the driver (after an allocation
     /// failure, or at teardown).
     func drain() {
-        lock.lock()
-        defer { lock.unlock() }
-        for list in free.values { for mem in list { _ = openCL.clReleaseMemObject(mem) } }
-        free = [:]
-        cachedBytes = 0
+        lists.withLock { lists in
+            for list in lists.free.values { for handle in list { _ = openCL.clReleaseMemObject(handle.mem) } }
+            lists.free = [:]
+            lists.cachedBytes = 0
+        }
     }
 
     deinit { drain() }

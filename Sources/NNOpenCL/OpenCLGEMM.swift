@@ -178,9 +178,9 @@ extension OpenCLBackend {
     /// untuned vector config.
     private func runnable(_ config: GEMMConfig, dtype: DType) -> GEMMConfig {
         guard config.kernel == .tiled else { return config }
-        lock.lock()
-        defer { lock.unlock() }
-        guard let kernel = try? programs.kernel(.gemm, "gemm_tiled", dtype: dtype) else { return config }  // launch reports it
-        return programs.maxWorkGroupSize(kernel) >= 256 ? config : .defaultVector
+        return queueState.withLock { state in
+            guard let kernel = try? state.programs.kernel(.gemm, "gemm_tiled", dtype: dtype) else { return config }  // launch reports it
+            return state.programs.maxWorkGroupSize(kernel) >= 256 ? config : .defaultVector
+        }
     }
 }

@@ -32,31 +32,31 @@ extension OpenCLBackend {
     /// suite's override, else the tuned winner of its shape class (tuning
     /// on first use), else the untuned default. float64 runs untuned.
     func gemmConfig(m: Int, n: Int, k: Int, dtype: DType) -> GEMMConfig {
-        lock.lock()
-        defer { lock.unlock() }
-        if let gemmOverride { return gemmOverride }
+        let (override, errorPending) = queueState.withLock { ($0.gemmOverride, $0.pendingError != nil) }
+        if let override { return override }
         let untuned = GEMMConfig.untuned(for: info).fitted(n: n, mode: .off)
         guard tuneMode != .off, dtype == .float32 else { return untuned }
-        // Tuning synchronizes; an error the caller's earlier work left must
-        // reach the caller's next download, not a tuning trial.
-        if gemmTuning == nil && pendingError == nil {
-            do {
-                gemmTuning = try tuneGEMM(mode: tuneMode)
-            } catch {
-                // Tuning needs the device; whatever failed will fail the
-                // real product too and be reported there.
-                gemmTuning = GEMMTuning(mode: tuneMode, winners: [:], trials: [], seconds: 0, cacheFile: nil, fromCache: false)
+        let tuning = gemmTuning.withLock { tuning -> GEMMTuning? in
+            // Tuning synchronizes; an error the caller's earlier work left
+            // must reach the caller's next download, not a tuning trial.
+            if tuning == nil && !errorPending {
+                do {
+                    tuning = try searchGEMMTuning(mode: tuneMode, force: false, candidates: nil)
+                } catch {
+                    // Tuning needs the device; whatever failed will fail the
+                    // real product too and be reported there.
+                    tuning = GEMMTuning(mode: tuneMode, winners: [:], trials: [], seconds: 0, cacheFile: nil, fromCache: false)
+                }
             }
+            return tuning
         }
-        guard let tuning = gemmTuning, let winner = tuning.winners[GEMMShapeClass.of(m: m, n: n, k: k)] else { return untuned }
+        guard let tuning, let winner = tuning.winners[GEMMShapeClass.of(m: m, n: n, k: k)] else { return untuned }
         return winner.fitted(n: n, mode: tuning.mode)
     }
 
     /// The tuning in effect (nil before the first float32 GEMM with tuning on).
     public var currentGEMMTuning: GEMMTuning? {
-        lock.lock()
-        defer { lock.unlock() }
-        return gemmTuning
+        gemmTuning.withLock { $0 }
     }
 
     /// Tunes GEMM on this device in `mode` (reading the cache unless
@@ -64,13 +64,21 @@ extension OpenCLBackend {
     /// `candidates` replaces the mode's list (tests give it one that fails).
     @discardableResult
     public func tuneGEMM(mode: GEMMTuneMode, force: Bool = false, candidates: [GEMMConfig]? = nil) throws -> GEMMTuning {
-        lock.lock()
-        defer { lock.unlock() }
-        let cache = GEMMTuningCache.fromEnvironment(for: info, mode: mode)
-        if !force, let cache, let cached = cache.load() {
-            gemmTuning = cached
-            return cached
+        try gemmTuning.withLock { tuning in
+            let result = try searchGEMMTuning(mode: mode, force: force, candidates: candidates)
+            tuning = result
+            return result
         }
+    }
+
+    /// The search itself, inside `gemmTuning`'s mutex (so a search runs
+    /// once at a time); its trials enqueue through the ordinary ops. Work
+    /// other threads enqueue meanwhile runs between the trials and slows
+    /// them; an error it leaves could be taken by a trial's synchronize
+    /// (that trial is skipped, the error does not reach its own thread).
+    private func searchGEMMTuning(mode: GEMMTuneMode, force: Bool, candidates: [GEMMConfig]?) throws -> GEMMTuning {
+        let cache = GEMMTuningCache.fromEnvironment(for: info, mode: mode)
+        if !force, let cache, let cached = cache.load() { return cached }
         // Earlier work's error is the caller's, not a candidate's.
         try synchronize()
         let start = DispatchTime.now().uptimeNanoseconds
@@ -123,7 +131,6 @@ extension OpenCLBackend {
                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
                                 cacheFile: cache?.file, fromCache: false)
         cache?.store(tuning)
-        gemmTuning = tuning
         return tuning
     }
 
@@ -135,10 +142,12 @@ extension OpenCLBackend {
     /// the device cannot run the tiled kernel's 256 work-items per group.
     func checkRunnable(_ config: GEMMConfig) throws {
         let name = config.kernel == .tiled ? "gemm_tiled" : "gemm_vector"
-        let kernel = try programs.kernel(.gemm, name, dtype: .float32, defines: config.defines)
-        if config.kernel == .tiled, programs.maxWorkGroupSize(kernel) < 256 {
-            throw OpenCLError.unsupported(device: info.name,
-                                          what: "gemm_tiled needs 256 work-items per group, the kernel can have \(programs.maxWorkGroupSize(kernel))")
+        try queueState.withLock { state in
+            let kernel = try state.programs.kernel(.gemm, name, dtype: .float32, defines: config.defines)
+            let limit = state.programs.maxWorkGroupSize(kernel)
+            if config.kernel == .tiled, limit < 256 {
+                throw OpenCLError.unsupported(device: info.name, what: "gemm_tiled needs 256 work-items per group, the kernel can have \(limit)")
+            }
         }
     }
 }

@@ -11,28 +11,29 @@ import NNBackend
 extension OpenCLBackend {
     /// The error buffer, made and zeroed on first use; marks a check due.
     func indexErrors() -> DeviceBuffer {
-        lock.lock()
-        defer { lock.unlock() }
-        indexChecksDue = true
-        if let buffer = indexErrorBuffer { return buffer }
-        let buffer = makeBuffer(count: 4, dtype: .int32)
-        fill(buffer, value: 0, offset: 0, count: 4)
-        indexErrorBuffer = buffer
-        return buffer
+        queueState.withLock { state in
+            state.indexChecksDue = true
+            if let buffer = state.indexErrorBuffer { return buffer }
+            let buffer = allocate(count: 4, dtype: .int32)
+            if let error = buffer.allocationError { record(error, in: &state) }
+            fill(buffer, value: 0, offset: 0, count: 4, in: &state)
+            state.indexErrorBuffer = buffer
+            return buffer
+        }
     }
 
-    /// Throws the first bad index recorded since the last check (under the
-    /// lock, from download and synchronize).
-    func throwIndexErrors() throws {
-        guard indexChecksDue, let buffer = indexErrorBuffer else { return }
-        indexChecksDue = false
+    /// Throws the first bad index recorded since the last check (inside the
+    /// queue's mutex, from download and synchronize).
+    func throwIndexErrors(in state: inout QueueState) throws {
+        guard state.indexChecksDue, let buffer = state.indexErrorBuffer else { return }
+        state.indexChecksDue = false
         var values = [Int32](repeating: 0, count: 4)
         let mem = try cl(buffer, "indexErrors").mem()
         try check(values.withUnsafeMutableBytes {
             openCL.clEnqueueReadBuffer(queue, mem, cl_bool(CL_TRUE), 0, 16, $0.baseAddress, 0, nil, nil)
         }, "clEnqueueReadBuffer(index checks) on \(info.name)")
         guard values[0] != 0 else { return }
-        fill(buffer, value: 0, offset: 0, count: 4)
+        fill(buffer, value: 0, offset: 0, count: 4, in: &state)
         let op = [1: "gather", 2: "scatterAdd", 3: "softmaxCrossEntropy (class labels)"][Int(values[0])] ?? "op \(values[0])"
         throw OpenCLError.indexOutOfRange(op: op, index: Int(values[1]), position: Int(values[2]), bound: Int(values[3]))
     }

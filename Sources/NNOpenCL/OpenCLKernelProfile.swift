@@ -29,7 +29,7 @@ final class OpenCLKernelProfile {
     /// Events kept before they are read (each read waits for them).
     private let batch = 2048
 
-    /// Called under the backend's lock with the event of a launch.
+    /// Called inside the backend's queue mutex with the event of a launch.
     func add(_ kernel: String, range: [Int], _ event: cl_event) throws {
         pending.append((Key(kernel: kernel, range: range), event))
         if pending.count >= batch { try collect() }
@@ -80,9 +80,6 @@ final class OpenCLKernelProfile {
 }
 
 extension OpenCLBackend {
-    /// Whether this backend's queue records per-kernel device times.
-    public var profilesKernels: Bool { profile != nil }
-
     static let profilingHint = "kernel profiling unless it is made with profileKernels: true or NN_PROFILE_KERNELS=1 is set"
 
     /// NN_PROFILE_KERNELS=1 turns profiling on for every OpenCL backend.
@@ -93,18 +90,19 @@ extension OpenCLBackend {
     /// for queued work. Throws when the backend does not profile (make it
     /// with `profileKernels: true` or run with `NN_PROFILE_KERNELS=1`).
     public func kernelProfile(byRange: Bool = false) throws -> [KernelTiming] {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let profile else { throw OpenCLError.unsupported(device: info.name, what: OpenCLBackend.profilingHint) }
-        return try profile.timings(byRange: byRange)
+        try queueState.withLock { state in
+            guard let profile = state.profile else { throw OpenCLError.unsupported(device: info.name, what: OpenCLBackend.profilingHint) }
+            return try profile.timings(byRange: byRange)
+        }
     }
 
     /// Calls `enqueue` with somewhere to put the command's event when the
     /// queue profiles (nil otherwise: an event per command costs time on
     /// every driver), and keeps the event under `label` and `range`.
-    /// Call under the lock; returns the enqueue's status.
-    func enqueueCommand(_ label: String, range: [Int], _ enqueue: (UnsafeMutablePointer<cl_event?>?) -> cl_int) throws -> cl_int {
-        guard let profile else { return enqueue(nil) }
+    /// Returns the enqueue's status.
+    func enqueueCommand(_ label: String, range: [Int], in state: inout QueueState,
+                        _ enqueue: (UnsafeMutablePointer<cl_event?>?) -> cl_int) throws -> cl_int {
+        guard let profile = state.profile else { return enqueue(nil) }
         var event: cl_event?
         let status = enqueue(&event)
         if status == CL_SUCCESS, let event { try profile.add(label, range: range, event) }
@@ -113,9 +111,9 @@ extension OpenCLBackend {
 
     /// Forgets the times so far (after a warm-up).
     public func resetKernelProfile() throws {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let profile else { throw OpenCLError.unsupported(device: info.name, what: OpenCLBackend.profilingHint) }
-        try profile.reset()
+        try queueState.withLock { state in
+            guard let profile = state.profile else { throw OpenCLError.unsupported(device: info.name, what: OpenCLBackend.profilingHint) }
+            try profile.reset()
+        }
     }
 }

@@ -30,7 +30,7 @@ extension OpenCLBackend {
     func launch(_ family: KernelFamily, _ name: String, dtype: DType, global: [Int], local: [Int]?, defines: String = "",
                 _ arguments: [KernelArgument]) {
         launch(name, dtype: dtype, global: global, local: local, arguments) {
-            try programs.kernel(family, name, dtype: dtype, defines: defines)
+            try $0.kernel(family, name, dtype: dtype, defines: defines)
         }
     }
 
@@ -38,42 +38,47 @@ extension OpenCLBackend {
     /// elementwise.cl's op functions).
     func launch(generated source: String, _ name: String, dtype: DType, global: [Int], _ arguments: [KernelArgument]) {
         launch(name, dtype: dtype, global: global, local: nil, arguments) {
-            try programs.kernel(generated: source, name, dtype: dtype)
+            try $0.kernel(generated: source, name, dtype: dtype)
         }
     }
 
     private func launch(_ name: String, dtype: DType, global: [Int], local: [Int]?, _ arguments: [KernelArgument],
-                        kernel resolve: () throws -> cl_kernel) {
+                        kernel resolve: (OpenCLPrograms) throws -> cl_kernel) {
         guard global.allSatisfy({ $0 > 0 }) else { return }
         // Kernels index with 32-bit ints.
         require(global.allSatisfy { $0 <= Int(Int32.max) },
                      "OpenCLBackend.\(name): \(global) work-items exceed the 32-bit index range of the kernels")
-        lock.lock()
-        defer { lock.unlock() }
-        do {
-            let kernel = try resolve()
-            for (index, argument) in arguments.enumerated() {
-                try setArgument(kernel, index, argument, dtype: dtype, name: name)
-            }
-            let local = local ?? (groupTarget == 0 ? nil : automaticLocalSize(global, limit: programs.maxWorkGroupSize(kernel)))
-            var globalSize = global
-            if let local {
-                for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
-            }
-            let status = try enqueueCommand(name, range: global) { event in
-                globalSize.withUnsafeBufferPointer { g in
-                    guard let local else {
-                        return openCL.clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, nil, 0, nil, event)
-                    }
-                    return local.withUnsafeBufferPointer { l in
-                        openCL.clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, l.baseAddress, 0, nil, event)
+        // Inside the mutex from argument setting to enqueue: another thread
+        // launching the same kernel must not set its arguments in between.
+        queueState.withLock { state in
+            do {
+                let kernel = try resolve(state.programs)
+                for (index, argument) in arguments.enumerated() {
+                    try setArgument(kernel, index, argument, dtype: dtype, name: name)
+                }
+                let local = local
+                    ?? (groupTarget == 0 ? nil : automaticLocalSize(global, limit: state.programs.maxWorkGroupSize(kernel)))
+                var globalSize = global
+                if let local {
+                    for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
+                }
+                let status = try enqueueCommand(name, range: global, in: &state) { event in
+                    globalSize.withUnsafeBufferPointer { g in
+                        guard let local else {
+                            return openCL.clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, nil, 0, nil,
+                                                                 event)
+                        }
+                        return local.withUnsafeBufferPointer { l in
+                            openCL.clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, g.baseAddress, l.baseAddress, 0,
+                                                          nil, event)
+                        }
                     }
                 }
+                try check(status, "clEnqueueNDRangeKernel(\(name), global \(globalSize), local \(local.map { "\($0)" } ?? "auto"))")
+                state.launches += 1
+            } catch {
+                record(error, in: &state)
             }
-            try check(status, "clEnqueueNDRangeKernel(\(name), global \(globalSize), local \(local.map { "\($0)" } ?? "auto"))")
-            launches += 1
-        } catch {
-            record(error)
         }
     }
 

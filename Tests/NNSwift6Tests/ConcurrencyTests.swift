@@ -10,13 +10,14 @@ import XCTest
 final class ConcurrencyTests: XCTestCase {
     /// A classifier with dropout (so it draws random numbers), made and
     /// trained entirely inside `Random.withSeed(seed)`.
-    private static func trainedModel(seed: UInt64, steps: Int) throws -> (losses: [Float], state: [[Float]]) {
+    private static func trainedModel(seed: UInt64, steps: Int, on device: Device = .cpu) throws
+        -> (losses: [Float], state: [[Float]]) {
         try Random.withSeed(seed) {
-            let model = Sequential(Linear(6, 64, device: .cpu), ReLU(), Dropout(0.25), Linear(64, 3, device: .cpu))
+            let model = Sequential(Linear(6, 64, device: device), ReLU(), Dropout(0.25), Linear(64, 3, device: device))
             let optimizer = SGD(model.parameters(), learningRate: 0.1, momentum: 0.9)
             let criterion = CrossEntropyLoss()
-            let x = Tensor.normal([64, 6], on: .cpu)
-            let labels = Tensor(int64: (0..<64).map { Int64($0 % 3) }, on: .cpu)
+            let x = Tensor.normal([64, 6], on: device)
+            let labels = Tensor(int64: (0..<64).map { Int64($0 % 3) }, on: device)
             var losses: [Float] = []
             for _ in 0..<steps {
                 optimizer.zeroGrad()
@@ -45,15 +46,29 @@ final class ConcurrencyTests: XCTestCase {
     /// step, same weights, bit for bit (dropout included, each training
     /// drawing from its own seeded sequence).
     func testTwoModelsTrainedAtOnceMatchTrainingThemOneAfterTheOther() async throws {
-        let seeds: [UInt64] = [11, 12], steps = 80
-        let sequential = try seeds.map { try Self.trainedModel(seed: $0, steps: steps) }
+        try await checkTwoTrainingsAtOnce(on: .cpu, steps: 80)
+    }
+
+    /// The same on one OpenCL device that both tasks share: their launches
+    /// interleave on its one queue (the backend's queue mutex keeps each
+    /// launch's argument setting and enqueue together) and each training
+    /// still ends where it ends alone. Skipped without an OpenCL device
+    /// (CI has PoCL).
+    func testTwoModelsTrainedAtOnceOnOneOpenCLDeviceMatchOneAfterTheOther() async throws {
+        guard let device = try? Device.named("opencl") else { throw XCTSkip("no OpenCL device") }
+        try await checkTwoTrainingsAtOnce(on: device, steps: 30)
+    }
+
+    private func checkTwoTrainingsAtOnce(on device: Device, steps: Int) async throws {
+        let seeds: [UInt64] = [11, 12]
+        let sequential = try seeds.map { try Self.trainedModel(seed: $0, steps: steps, on: device) }
         XCTAssertNotEqual(sequential[0].losses, sequential[1].losses, "the two trainings should differ")
         XCTAssertLessThan(sequential[0].losses.last!, sequential[0].losses.first!, "training should lower the loss")
 
         let concurrent = try await withThrowingTaskGroup(of: (Int, [Float], [[Float]]).self) { group in
             for (i, seed) in seeds.enumerated() {
                 group.addTask {
-                    let run = try Self.trainedModel(seed: seed, steps: steps)
+                    let run = try Self.trainedModel(seed: seed, steps: steps, on: device)
                     return (i, run.losses, run.state)
                 }
             }
@@ -62,8 +77,8 @@ final class ConcurrencyTests: XCTestCase {
             return results
         }
         for i in seeds.indices {
-            XCTAssertEqual(concurrent[i].losses, sequential[i].losses, "training \(i): losses")
-            XCTAssertEqual(concurrent[i].state, sequential[i].state, "training \(i): weights")
+            XCTAssertEqual(concurrent[i].losses, sequential[i].losses, "\(device.name), training \(i): losses")
+            XCTAssertEqual(concurrent[i].state, sequential[i].state, "\(device.name), training \(i): weights")
         }
     }
 

@@ -46,8 +46,10 @@ final class OpenCLErrorTests: XCTestCase {
 
     func testKernelBuildFailureCarriesTheBuildLog() throws {
         for backend in try ParityDevices.all() {
-            XCTAssertThrowsError(try backend.programs.buildFromSource("kernel void broken(global float* x) { x[0] = undefined_name; }",
-                                                                      options: "-cl-std=CL1.2", name: "broken")) { error in
+            XCTAssertThrowsError(try backend.queueState.withLock {
+                try $0.programs.buildFromSource("kernel void broken(global float* x) { x[0] = undefined_name; }",
+                                                options: "-cl-std=CL1.2", name: "broken")
+            }) { error in
                 guard case OpenCLError.build(let program, _, let log) = error else { return XCTFail("unexpected \(error)") }
                 XCTAssertEqual(program, "broken")
                 XCTAssert(log.contains("undefined_name"), "the build log should name the problem: \(log)")
