@@ -111,6 +111,46 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertEqual(try model.bias!.grad!.toArray(), expectedBias)
     }
 
+    /// An LBFGS handed to another task steps there as it steps here, and
+    /// steps from several tasks at once run one after the other: every
+    /// closure call is counted, none interleaved with another step's.
+    func testAnLBFGSStepsInOtherTasks() async throws {
+        // f(w) = sum((w - 3)^2) from w = 0: one strong-Wolfe step lands on 3.
+        func problem() -> (Parameter, LBFGS) {
+            let w = Parameter(Tensor.zeros([4], on: .cpu))
+            return (w, LBFGS([w], maxIterations: 5, lineSearch: .strongWolfe))
+        }
+        @Sendable func closure(_ w: Parameter, _ lbfgs: LBFGS) -> () throws -> Tensor {
+            return {
+                lbfgs.zeroGrad()
+                let loss = ((w.value - 3) * (w.value - 3)).sum()
+                loss.backward()
+                return loss
+            }
+        }
+        let (hereW, here) = problem(), (thereW, there) = problem()
+        try here.step(closure(hereW, here))
+        try await Task.detached { try there.step(closure(thereW, there)) }.value
+        XCTAssertEqual(try thereW.value.toArray(), try hereW.value.toArray())
+        XCTAssertEqual(there.functionEvaluations, here.functionEvaluations)
+        XCTAssertEqual(try hereW.value.toArray(), [3, 3, 3, 3])
+
+        let (sharedW, shared) = problem(), steps = 6
+        let perStep = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<steps {
+                group.addTask {
+                    var calls = 0
+                    let body = closure(sharedW, shared)
+                    try shared.step { calls += 1; return try body() }
+                    return calls
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        XCTAssertEqual(shared.functionEvaluations, perStep, "every closure call counted once")
+        XCTAssertEqual(try sharedW.value.toArray(), [3, 3, 3, 3])
+    }
+
     /// `Device.default`, the random sequence and gradient mode are shared or
     /// task-local as documented, and safe to touch from many tasks.
     func testProcessWideStateFromManyTasks() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Limited-memory BFGS (torch.optim.LBFGS), the quasi-Newton method the
 /// course notes say "works quite well" in full-batch settings: it keeps the
@@ -34,11 +35,15 @@ import Foundation
 /// share one device and dtype); the history vectors stay there, and only the
 /// dot products come back to the host. LBFGS is not an `Optimizer`: its step
 /// needs the closure, so `Trainer.fit` cannot drive it.
-public final class LBFGS {
+///
+/// An LBFGS may be handed between tasks: steps run one at a time (a second
+/// task's `step` waits for the first), and the history lives in a mutex
+/// that the closure may read through (`functionEvaluations`, say) while
+/// a step runs.
+public final class LBFGS: Sendable {
     public enum LineSearch: Sendable { case strongWolfe }
 
     public let parameters: [Parameter]
-    public var learningRate: Double
     public let maxIterations: Int
     public let maxEvaluations: Int
     public let toleranceGrad: Double
@@ -46,18 +51,36 @@ public final class LBFGS {
     public let historySize: Int
     public let lineSearch: LineSearch?
 
-    /// Closure calls and iterations over all steps so far.
-    public private(set) var functionEvaluations = 0
-    public private(set) var iterations = 0
+    /// The state PyTorch keeps between steps, with the counters and the
+    /// learning rate.
+    private struct History: Sendable {
+        var learningRate: Double
+        var functionEvaluations = 0
+        var iterations = 0
+        var direction: Tensor?
+        var stepLength = 0.0
+        var oldDirections: [Tensor] = []   // y: gradient changes
+        var oldSteps: [Tensor] = []        // s: parameter changes
+        var inverseCurvatures: [Double] = []  // 1 / (y · s)
+        var hessianDiagonal = 1.0
+        var previousFlatGrad: Tensor?
+    }
+    private let history: Mutex<History>
+    /// Held for the whole of a step, so steps from different tasks run one
+    /// after the other (apart from `history`, which the closure may read).
+    private let stepping = Mutex(())
 
-    // The state PyTorch keeps between steps.
-    private var direction: Tensor?
-    private var stepLength = 0.0
-    private var oldDirections: [Tensor] = []   // y: gradient changes
-    private var oldSteps: [Tensor] = []        // s: parameter changes
-    private var inverseCurvatures: [Double] = []  // 1 / (y · s)
-    private var hessianDiagonal = 1.0
-    private var previousFlatGrad: Tensor?
+    public var learningRate: Double {
+        get { history.withLock { $0.learningRate } }
+        set {
+            checkHyper("LBFGS", "learning rate", newValue, newValue > 0)
+            history.withLock { $0.learningRate = newValue }
+        }
+    }
+
+    /// Closure calls and iterations over all steps so far.
+    public var functionEvaluations: Int { history.withLock { $0.functionEvaluations } }
+    public var iterations: Int { history.withLock { $0.iterations } }
 
     public init(_ parameters: [Parameter], learningRate: Double = 1, maxIterations: Int = 20, maxEvaluations: Int? = nil,
                 toleranceGrad: Double = 1e-7, toleranceChange: Double = 1e-9, historySize: Int = 100, lineSearch: LineSearch? = nil) {
@@ -74,7 +97,7 @@ public final class LBFGS {
         }
         _ = ParameterStates<Int>("LBFGS", parameters)  // each parameter once
         self.parameters = parameters
-        self.learningRate = learningRate
+        history = Mutex(History(learningRate: learningRate))
         self.maxIterations = maxIterations
         self.maxEvaluations = maxEvaluations ?? maxIterations * 5 / 4
         self.toleranceGrad = toleranceGrad
@@ -90,29 +113,39 @@ public final class LBFGS {
     /// gave (before the step), as PyTorch does.
     @discardableResult
     public func step(_ closure: () throws -> Tensor) throws -> Tensor {
+        try stepping.withLock { _ in
+            // The step works on a copy of the history and puts it back when
+            // it ends (also when the closure throws, keeping what it did).
+            var state = history.withLock { $0 }
+            defer { history.withLock { $0 = state } }
+            return try step(closure, &state)
+        }
+    }
+
+    private func step(_ closure: () throws -> Tensor, _ state: inout History) throws -> Tensor {
         let originalLoss = try closure()
         var loss = try originalLoss.scalarDouble()
         var evaluations = 1
-        functionEvaluations += 1
+        state.functionEvaluations += 1
         var flatGrad = withNoGrad { self.flatGradient() }
         if try absMax(flatGrad) <= toleranceGrad { return originalLoss }
 
         var iteration = 0
         while iteration < maxIterations {
             iteration += 1
-            iterations += 1
+            state.iterations += 1
             let d: Tensor
-            if iterations == 1 {
+            if state.iterations == 1 {
                 d = withNoGrad { -flatGrad }
-                (oldDirections, oldSteps, inverseCurvatures, hessianDiagonal) = ([], [], [], 1)
+                (state.oldDirections, state.oldSteps, state.inverseCurvatures, state.hessianDiagonal) = ([], [], [], 1)
             } else {
-                d = try withNoGrad { try updateAndComputeDirection(flatGrad) }
+                d = try withNoGrad { try updateAndComputeDirection(flatGrad, &state) }
             }
-            direction = d
-            previousFlatGrad = flatGrad
+            state.direction = d
+            state.previousFlatGrad = flatGrad
             let previousLoss = loss
 
-            stepLength = iterations == 1 ? min(1, 1 / (try absSum(flatGrad))) * learningRate : learningRate
+            state.stepLength = state.iterations == 1 ? min(1, 1 / (try absSum(flatGrad))) * state.learningRate : state.learningRate
             let gtd = try dot(flatGrad, d)
             if gtd > -toleranceChange { break }
 
@@ -122,13 +155,13 @@ public final class LBFGS {
                 let start = parameters.map { $0.value.detached().copied() }
                 // What is left of this step's evaluation budget bounds the
                 // line search, as in PyTorch 2.x.
-                let result = try strongWolfe(closure, start: start, t: stepLength, d: d, f: loss, g: flatGrad, gtd: gtd,
+                let result = try strongWolfe(closure, start: start, t: state.stepLength, d: d, f: loss, g: flatGrad, gtd: gtd,
                                              maxLineSearch: maxEvaluations - evaluations)
-                (loss, flatGrad, stepLength, lineSearchEvaluations) = result
-                addToParameters(stepLength, d)
+                (loss, flatGrad, state.stepLength, lineSearchEvaluations) = result
+                addToParameters(state.stepLength, d)
                 optimal = try absMax(flatGrad) <= toleranceGrad
             } else {
-                addToParameters(stepLength, d)
+                addToParameters(state.stepLength, d)
                 if iteration != maxIterations {
                     loss = try closure().scalarDouble()
                     flatGrad = withNoGrad { self.flatGradient() }
@@ -137,10 +170,10 @@ public final class LBFGS {
                 }
             }
             evaluations += lineSearchEvaluations
-            functionEvaluations += lineSearchEvaluations
+            state.functionEvaluations += lineSearchEvaluations
 
             if iteration == maxIterations || evaluations >= maxEvaluations || optimal { break }
-            if try absMax(d) * abs(stepLength) <= toleranceChange { break }
+            if try absMax(d) * abs(state.stepLength) <= toleranceChange { break }
             if abs(loss - previousLoss) < toleranceChange { break }
         }
         return originalLoss
@@ -150,29 +183,30 @@ public final class LBFGS {
 
     /// Records the last step and gradient change (when the curvature
     /// y · s is positive) and returns -H g for the L-BFGS inverse Hessian H.
-    private func updateAndComputeDirection(_ flatGrad: Tensor) throws -> Tensor {
-        guard let previousFlatGrad, let direction else { return -flatGrad }
+    private func updateAndComputeDirection(_ flatGrad: Tensor, _ state: inout History) throws -> Tensor {
+        guard let previousFlatGrad = state.previousFlatGrad, let direction = state.direction else { return -flatGrad }
         let y = flatGrad - previousFlatGrad
-        let s = direction * stepLength
+        let s = direction * state.stepLength
         let ys = try dot(y, s)
         if ys > 1e-10 {
-            if oldDirections.count == historySize {
-                oldDirections.removeFirst()
-                oldSteps.removeFirst()
-                inverseCurvatures.removeFirst()
+            if state.oldDirections.count == historySize {
+                state.oldDirections.removeFirst()
+                state.oldSteps.removeFirst()
+                state.inverseCurvatures.removeFirst()
             }
-            oldDirections.append(y)
-            oldSteps.append(s)
-            inverseCurvatures.append(1 / ys)
-            hessianDiagonal = ys / (try dot(y, y))
+            state.oldDirections.append(y)
+            state.oldSteps.append(s)
+            state.inverseCurvatures.append(1 / ys)
+            state.hessianDiagonal = ys / (try dot(y, y))
         }
+        let (oldDirections, oldSteps, inverseCurvatures) = (state.oldDirections, state.oldSteps, state.inverseCurvatures)
         var alphas = [Double](repeating: 0, count: oldDirections.count)
         var q = -flatGrad
         for i in oldDirections.indices.reversed() {
             alphas[i] = try dot(oldSteps[i], q) * inverseCurvatures[i]
             q = q - oldDirections[i] * alphas[i]
         }
-        var r = q * hessianDiagonal
+        var r = q * state.hessianDiagonal
         for i in oldDirections.indices {
             let beta = try dot(oldDirections[i], r) * inverseCurvatures[i]
             r = r + oldSteps[i] * (alphas[i] - beta)
