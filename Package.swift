@@ -1,15 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The library's layers build in Swift 6 language mode: complete
-// concurrency checking, so tensors, devices, modules and parameters are
-// Sendable and every piece of shared mutable state is behind a lock the
-// compiler knows about.
-let librarySettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
-// The distributed layer, the programs and the main test target are still
-// Swift 5 mode (README, "Tasks and threads"); a Swift 6 test target
-// (NNSwift6Tests) checks what a Swift 6 client can do with the library.
-let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Tools version 6.0: every target, the tests included, builds in Swift 6
+// language mode, with complete concurrency checking: tensors, devices,
+// modules, parameters, optimizers and the process group are Sendable, and
+// every piece of shared mutable state is behind a lock the compiler knows
+// about (README, "Tasks and threads").
 
 let package = Package(
     name: "swift-nn",
@@ -64,8 +60,7 @@ let package = Package(
                 .embedInCode("optim.cl"),
                 .embedInCode("layout.cl"),
                 .embedInCode("rnn.cl"),
-            ],
-            swiftSettings: librarySettings),
+            ]),
         // The layers of DESIGN.md, one target each, so that each sees only
         // the ones below it: the Backend protocol and the types every layer
         // shares; the two backends, which know nothing of each other or of
@@ -74,73 +69,61 @@ let package = Package(
         // write `import NN` and get everything.
         .target(
             name: "NNBackend",
-            path: "Sources/NNBackend",
-            swiftSettings: librarySettings),
+            path: "Sources/NNBackend"),
         .target(
             name: "NNCPU",
             dependencies: ["NNBackend", "CBLAS", "CPUKernels"],
-            path: "Sources/NNCPU",
-            swiftSettings: librarySettings),
+            path: "Sources/NNCPU"),
         .target(
             name: "NNOpenCL",
             dependencies: ["NNBackend", "COpenCL", "Kernels"],
-            path: "Sources/NNOpenCL",
-            swiftSettings: librarySettings),
+            path: "Sources/NNOpenCL"),
         .target(
             name: "NNTensor",
             dependencies: ["NNBackend", "NNCPU", "NNOpenCL"],
-            path: "Sources/NNTensor",
-            swiftSettings: librarySettings),
+            path: "Sources/NNTensor"),
         .target(
             name: "NN",
             dependencies: ["NNTensor", "NNBackend", "NNCPU", "NNOpenCL", "CZlib"],
-            path: "Sources/NN",
-            swiftSettings: librarySettings),
+            path: "Sources/NN"),
         // Data-parallel training over MPI. Open MPI is opened at run time
         // (dlopen), so building needs nothing and only distributed runs
         // need Debian's openmpi-bin.
         .target(
             name: "NNDistributed",
             dependencies: ["NN"],
-            path: "Sources/NNDistributed",
-            swiftSettings: swiftSettings),
+            path: "Sources/NNDistributed"),
         .executableTarget(
             name: "nntrain",
             dependencies: ["NN", "NNDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/nntrain",
-            swiftSettings: swiftSettings),
+            path: "Sources/nntrain"),
         // nnbench: the suites live in a library so a test can run a tiny one.
         .target(
             name: "NNBenchKit",
             dependencies: ["NN", "NNDistributed", "CBLAS"],
-            path: "Benchmarks/NNBenchKit",
-            swiftSettings: swiftSettings),
+            path: "Benchmarks/NNBenchKit"),
         .executableTarget(
             name: "nnbench",
             dependencies: ["NNBenchKit", "NN", "NNDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Benchmarks/nnbench",
-            swiftSettings: swiftSettings),
+            path: "Benchmarks/nnbench"),
         // Makes one programmer mistake per run, for the release-build
         // message tests (Tests/NNTests/Tensor/ReleaseMessageTests.swift).
         .executableTarget(
             name: "nn-mistakes",
             dependencies: ["NN"],
-            path: "Tests/Mistakes",
-            swiftSettings: swiftSettings),
+            path: "Tests/Mistakes"),
         // Saves a checkpoint in a loop until killed, for the killed-save test
         // (Tests/NNTests/Checkpoints/KilledSaveTests.swift).
         .executableTarget(
             name: "nn-save-loop",
             dependencies: ["NN"],
-            path: "Tests/SaveLoop",
-            swiftSettings: swiftSettings),
+            path: "Tests/SaveLoop"),
         // The rank programs of the distributed tests, run by mpirun
         // (Tests/NNTests/Distributed/DistributedTests.swift).
         .executableTarget(
             name: "nn-distributed-check",
             dependencies: ["NN", "NNDistributed"],
-            path: "Tests/DistributedCheck",
-            swiftSettings: swiftSettings),
+            path: "Tests/DistributedCheck"),
         .testTarget(
             name: "NNTests",
             // The executables run as child processes (messages, options).
@@ -148,14 +131,13 @@ let package = Package(
                            "nn-distributed-check"],
             path: "Tests/NNTests",
             // Read through #filePath, not bundled.
-            exclude: ["Fixtures"],
-            swiftSettings: swiftSettings),
-        // A client in Swift 6 language mode: tensors and models across tasks,
-        // two models trained at once (Tests/NNSwift6Tests).
+            exclude: ["Fixtures"]),
+        // A client's view (`import NN` only, nothing @testable): tensors,
+        // models and optimizers across tasks, two trainings at once
+        // (Tests/NNSwift6Tests).
         .testTarget(
             name: "NNSwift6Tests",
             dependencies: ["NN"],
-            path: "Tests/NNSwift6Tests",
-            swiftSettings: librarySettings),
+            path: "Tests/NNSwift6Tests"),
     ]
 )

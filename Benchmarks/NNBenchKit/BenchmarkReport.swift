@@ -1,7 +1,7 @@
 import Foundation
 
 /// One case timed on one target: the rows of the table and of `--json`.
-public struct BenchmarkResult: Codable, Equatable {
+public struct BenchmarkResult: Codable, Equatable, Sendable {
     public var suite: String
     public var `case`: String
     /// "cpu", "opencl:<platform>:<device>" or "openblas".
@@ -43,7 +43,7 @@ public struct BenchmarkResult: Codable, Equatable {
 /// A timing not measured by this run but quoted for comparison; the table
 /// shows it beside the measured rows. (Reports before 2026-12-02 quoted
 /// PyTorch this way; PyTorch is now measured in the run, as "pytorch" rows.)
-public struct ReferenceTiming: Codable, Equatable {
+public struct ReferenceTiming: Codable, Equatable, Sendable {
     public var suite: String
     public var `case`: String
     public var device: String
@@ -57,7 +57,7 @@ public struct ReferenceTiming: Codable, Equatable {
 }
 
 /// Everything one `nnbench run` produced: the `--json` file.
-public struct BenchmarkReport: Codable {
+public struct BenchmarkReport: Codable, Sendable {
     public var machine: MachineInfo
     public var results: [BenchmarkResult]
     public var references: [ReferenceTiming]

@@ -21,7 +21,7 @@ import NNDistributed
 ///   without overlap, and max(T_compute, allreduce) with perfect overlap;
 ///   the speed-up over one node at the same per-rank batch is p·T_compute / T(p).
 public enum DistributedBenchmark {
-    public struct Bandwidth: Codable, Equatable {
+    public struct Bandwidth: Codable, Equatable, Sendable {
         public let bytes: Int
         public let microseconds: Double
         /// bytes / time, in GB/s (10^9).
@@ -30,7 +30,7 @@ public enum DistributedBenchmark {
         public let busGBps: Double
     }
 
-    public struct ModelStep: Codable, Equatable {
+    public struct ModelStep: Codable, Equatable, Sendable {
         public let name: String
         public let batch: Int
         public let parameters: Int
@@ -41,7 +41,7 @@ public enum DistributedBenchmark {
         public let allreduceMilliseconds: Double
     }
 
-    public struct Network: Codable, Equatable {
+    public struct Network: Codable, Equatable, Sendable {
         public let name: String
         public let gigabitsPerSecond: Double
         /// Per message step: an assumption, stated in the report.
@@ -60,7 +60,7 @@ public enum DistributedBenchmark {
         }
     }
 
-    public struct Projection: Codable, Equatable {
+    public struct Projection: Codable, Equatable, Sendable {
         public let model: String
         public let network: String
         public let nodes: Int
@@ -69,7 +69,7 @@ public enum DistributedBenchmark {
         public let speedupWithOverlap: Double
     }
 
-    public struct Report: Codable {
+    public struct Report: Codable, Sendable {
         public let worldSize: Int
         public let library: String
         public let host: String

@@ -4,7 +4,7 @@ import NN
 
 /// Where and how a run was made: the "machine" object of `--json`, so two
 /// saved runs can be told apart when they are compared.
-public struct MachineInfo: Codable, Equatable {
+public struct MachineInfo: Codable, Equatable, Sendable {
     /// ISO 8601, UTC.
     public var date: String
     public var hostname: String
@@ -24,7 +24,7 @@ public struct MachineInfo: Codable, Equatable {
     /// the run was timing (Linux; see `CPUContention`).
     public var otherProcessesCPUPercent: Double?
 
-    public struct DeviceDescription: Codable, Equatable {
+    public struct DeviceDescription: Codable, Equatable, Sendable {
         public var label: String
         public var description: String
     }

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Synchronization
 
 /// Data-parallel training of one model over the processes of a
 /// `ProcessGroup`, as PyTorch's DistributedDataParallel and Horovod do it:
@@ -51,13 +52,20 @@ import NN
 /// - Faults: a rank that throws leaves the others waiting in their next
 ///   allreduce; run each rank's work in `ProcessGroup.run`, which ends the
 ///   whole job instead.
-public final class DataParallel: DataParallelism {
+///
+/// A DataParallel may be handed between tasks (the hooks run on whatever
+/// thread runs the backward pass): its step state lives in a mutex, and a
+/// bucket's memory passes to the MPI queue and back in the queue's order.
+public final class DataParallel: DataParallelism, Sendable {
     public let module: Module
     public let group: ProcessGroup
     /// The target size of a bucket, in bytes.
     public let bucketCapacity: Int
     /// Copy rank 0's buffers (running statistics) to every rank after each step.
-    public var broadcastBuffers: Bool
+    public var broadcastBuffers: Bool {
+        get { step.withLock { $0.broadcastBuffers } }
+        set { step.withLock { $0.broadcastBuffers = newValue } }
+    }
 
     public var rank: Int { group.rank }
     public var worldSize: Int { group.size }
@@ -65,20 +73,44 @@ public final class DataParallel: DataParallelism {
     public var bucketCount: Int { buckets.count }
     /// How many buckets of the last synchronized step started averaging
     /// during the backward pass (the rest started in `synchronizeGradients`).
-    public private(set) var bucketsStartedDuringBackward = 0
+    public var bucketsStartedDuringBackward: Int { step.withLock { $0.bucketsStartedDuringBackward } }
 
     private let buckets: [GradientBucket]
     private let buffers: [Parameter]
-    private var hooks: [GradHookHandle] = []
-    /// The first bucket not started yet in this step.
-    private var nextBucket = 0
-    private var startedDuringBackward = 0
-    /// A gradient download a hook could not throw.
-    private var hookError: Error?
-    /// Inside `noSync`: hooks leave the gradients alone.
-    private var suspended = false
-    /// A hook has filled a bucket since the last synchronization.
-    private var stepOpen = false
+    private let hooks = Mutex<[GradHookHandle]>([])
+
+    /// Which gradients of one bucket this step has copied in.
+    private struct BucketFill {
+        var filled: [Bool]
+        var count = 0
+        var started = false
+
+        init(slots: Int) { filled = Array(repeating: false, count: slots) }
+
+        var isFull: Bool { count == filled.count && !started }
+
+        mutating func mark(_ i: Int) {
+            filled[i] = true
+            count += 1
+        }
+    }
+
+    /// What a step changes, from the hooks and from `synchronizeGradients`.
+    private struct Step {
+        var broadcastBuffers: Bool
+        var bucketsStartedDuringBackward = 0
+        var fills: [BucketFill]
+        /// The first bucket not started yet in this step.
+        var nextBucket = 0
+        var startedDuringBackward = 0
+        /// A gradient download a hook could not throw.
+        var hookError: Error?
+        /// Inside `noSync`: hooks leave the gradients alone.
+        var suspended = false
+        /// A hook has filled a bucket since the last synchronization.
+        var open = false
+    }
+    private let step: Mutex<Step>
 
     /// Makes every rank's model rank 0's (parameters and buffers) and sets
     /// up the buckets. Every rank must build the same model (names, shapes,
@@ -89,7 +121,6 @@ public final class DataParallel: DataParallelism {
         self.module = module
         self.group = group
         bucketCapacity = max(4, Int(bucketCapacityMB * 1024 * 1024))
-        self.broadcastBuffers = broadcastBuffers
 
         // Each parameter object once (a tied weight appears under two names).
         var seen = Set<ObjectIdentifier>()
@@ -118,7 +149,10 @@ public final class DataParallel: DataParallelism {
             grouped[grouped.count - 1].append(parameter)
             bytes += size
         }
-        buckets = grouped.filter { !$0.isEmpty }.map(GradientBucket.init)
+        let buckets = grouped.filter { !$0.isEmpty }.map(GradientBucket.init)
+        self.buckets = buckets
+        step = Mutex(Step(broadcastBuffers: broadcastBuffers, fills: buckets.map { BucketFill(slots: $0.parameters.count) }))
+        var hooks: [GradHookHandle] = []
         for (b, bucket) in buckets.enumerated() {
             for (i, parameter) in bucket.parameters.enumerated() {
                 hooks.append(parameter.registerPostAccumulateGradHook { [weak self] grad in
@@ -126,10 +160,11 @@ public final class DataParallel: DataParallelism {
                 })
             }
         }
+        self.hooks.withLock { [hooks] in $0 = hooks }
     }
 
     deinit {
-        hooks.forEach { $0.remove() }
+        hooks.withLock { $0.forEach { $0.remove() } }
     }
 
     /// The module's forward pass.
@@ -140,40 +175,46 @@ public final class DataParallel: DataParallelism {
     /// backward pass outside it, and its `synchronizeGradients()`, average
     /// the accumulated gradients.
     public func noSync<R>(_ body: () throws -> R) rethrows -> R {
-        let outer = suspended
-        suspended = true
-        defer { suspended = outer }
+        let outer = step.withLock { step in
+            defer { step.suspended = true }
+            return step.suspended
+        }
+        defer { step.withLock { $0.suspended = outer } }
         return try body()
     }
 
     /// A hook: one parameter's gradient of this backward pass is complete.
     private func gradientReady(bucket b: Int, slot i: Int, _ grad: Tensor) {
-        guard !suspended else { return }
-        let bucket = buckets[b]
-        if bucket.filled[i] {
-            requirementFailed("DataParallel: a second backward() reached a parameter \(bucket.parameters[i].shape) before "
-                              + "synchronizeGradients(); accumulate gradients inside noSync { } and synchronize after the last "
-                              + "backward()")
+        step.withLock { step in
+            guard !step.suspended else { return }
+            let bucket = buckets[b]
+            if step.fills[b].filled[i] {
+                requirementFailed("DataParallel: a second backward() reached a parameter \(bucket.parameters[i].shape) before "
+                                  + "synchronizeGradients(); accumulate gradients inside noSync { } and synchronize after the last "
+                                  + "backward()")
+            }
+            if !step.open {
+                step.open = true
+                group.openGradientSteps.withLock { $0 += 1 }
+            }
+            do {
+                try bucket.copy(i, from: grad)
+                step.fills[b].mark(i)
+            } catch {
+                step.hookError = step.hookError ?? error
+                return
+            }
+            startFilledBuckets(&step)
+            step.startedDuringBackward = step.nextBucket
         }
-        if !stepOpen {
-            stepOpen = true
-            group.openGradientSteps += 1
-        }
-        do {
-            try bucket.fill(i, with: grad)
-        } catch {
-            hookError = hookError ?? error
-            return
-        }
-        startFilledBuckets()
-        startedDuringBackward = nextBucket
     }
 
     /// Starts the next buckets, in order, while they are full.
-    private func startFilledBuckets() {
-        while nextBucket < buckets.count && buckets[nextBucket].isFull {
-            buckets[nextBucket].start(in: group)
-            nextBucket += 1
+    private func startFilledBuckets(_ step: inout Step) {
+        while step.nextBucket < buckets.count && step.fills[step.nextBucket].isFull {
+            step.fills[step.nextBucket].started = true
+            buckets[step.nextBucket].start(in: group)
+            step.nextBucket += 1
         }
     }
 
@@ -182,35 +223,39 @@ public final class DataParallel: DataParallelism {
     /// parameter the mean gradient. Call it after every `backward()`,
     /// before the optimizer step, on every rank.
     public func synchronizeGradients() throws {
-        require(!suspended, "DataParallel.synchronizeGradients: called inside noSync { }")
-        defer {
-            // Nothing of this step may still be running when its buckets
-            // are reused, even when an error ends the step early.
-            group.perform {}
-            for bucket in buckets { bucket.reset() }
-            nextBucket = 0
-            startedDuringBackward = 0
-            hookError = nil
-            if stepOpen {
-                stepOpen = false
-                group.openGradientSteps -= 1
+        try step.withLock { step in
+            require(!step.suspended, "DataParallel.synchronizeGradients: called inside noSync { }")
+            defer {
+                // Nothing of this step may still be running when its buckets
+                // are reused, even when an error ends the step early.
+                group.perform {}
+                for bucket in buckets { bucket.clearError() }
+                step.fills = buckets.map { BucketFill(slots: $0.parameters.count) }
+                step.nextBucket = 0
+                step.startedDuringBackward = 0
+                step.hookError = nil
+                if step.open {
+                    step.open = false
+                    group.openGradientSteps.withLock { $0 -= 1 }
+                }
             }
-        }
-        bucketsStartedDuringBackward = startedDuringBackward
-        if let hookError { throw hookError }
-        for b in nextBucket..<buckets.count {
-            let bucket = buckets[b]
-            for (i, parameter) in bucket.parameters.enumerated() where !bucket.filled[i] {
-                try bucket.fill(i, with: parameter.grad)
+            step.bucketsStartedDuringBackward = step.startedDuringBackward
+            if let hookError = step.hookError { throw hookError }
+            for b in step.nextBucket..<buckets.count {
+                let bucket = buckets[b]
+                for (i, parameter) in bucket.parameters.enumerated() where !step.fills[b].filled[i] {
+                    try bucket.copy(i, from: parameter.grad)
+                    step.fills[b].mark(i)
+                }
             }
+            startFilledBuckets(&step)
+            group.perform {}  // every started allreduce has finished
+            for bucket in buckets {
+                if let error = bucket.error { throw error }
+                bucket.writeMeans(worldSize: worldSize)
+            }
+            if step.broadcastBuffers && !buffers.isEmpty { try DataParallel.broadcast(buffers, in: group) }
         }
-        startFilledBuckets()
-        group.perform {}  // every started allreduce has finished
-        for bucket in buckets {
-            if let error = bucket.error { throw error }
-            bucket.writeMeans(worldSize: worldSize)
-        }
-        if broadcastBuffers && !buffers.isEmpty { try DataParallel.broadcast(buffers, in: group) }
     }
 
     public func sumAcrossProcesses(_ values: [Double]) throws -> [Double] { try group.allReduce(values) }
@@ -236,16 +281,20 @@ public final class DataParallel: DataParallelism {
 /// The gradients of a few parameters in one host buffer, averaged by one
 /// allreduce: each parameter's values at its offset, then one flag per
 /// parameter (1 where this rank had a gradient), summed with the values.
-final class GradientBucket {
+/// Which slots are filled is the owning DataParallel's step state.
+///
+/// `@unchecked Sendable`: `storage` is written by `copy` before `start`,
+/// by MPI on the ProcessGroup's serial queue after it, and read by
+/// `writeMeans` once the caller has waited for that queue (`perform {}`):
+/// the queue orders every access, which the compiler cannot see through a
+/// raw buffer. Everything else is constant or in a mutex.
+final class GradientBucket: @unchecked Sendable {
     let parameters: [Parameter]
     let offsets: [Int]
     let flagsOffset: Int
     let storage: UnsafeMutableBufferPointer<Float>
-    private(set) var filled: [Bool]
-    private var filledCount = 0
     /// Set on the MPI queue; read after waiting for it.
-    var error: Error?
-    private(set) var started = false
+    private let failure = Mutex<Error?>(nil)
 
     init(_ parameters: [Parameter]) {
         self.parameters = parameters
@@ -258,15 +307,16 @@ final class GradientBucket {
         flagsOffset = total
         storage = .allocate(capacity: total + parameters.count)
         storage.initialize(repeating: 0)
-        filled = Array(repeating: false, count: parameters.count)
     }
 
     deinit { storage.deallocate() }
 
-    var isFull: Bool { filledCount == parameters.count && !started }
+    var error: Error? { failure.withLock { $0 } }
+
+    func clearError() { failure.withLock { $0 = nil } }
 
     /// Copies parameter `i`'s gradient (zeros and flag 0 for none) in.
-    func fill(_ i: Int, with grad: Tensor?) throws {
+    func copy(_ i: Int, from grad: Tensor?) throws {
         let start = offsets[i], count = parameters[i].value.count
         if let grad {
             let values = try grad.toArray(as: Float.self)
@@ -276,14 +326,13 @@ final class GradientBucket {
             UnsafeMutableBufferPointer(rebasing: storage[start..<start + count]).update(repeating: 0)
             storage[flagsOffset + i] = 0
         }
-        filled[i] = true
-        filledCount += 1
     }
 
     /// Starts the allreduce in the background.
     func start(in group: ProcessGroup) {
-        started = true
-        group.startAllReduce(UnsafeMutableRawBufferPointer(storage), count: storage.count) { [self] error in self.error = error }
+        group.startAllReduce(UnsafeMutableRawBufferPointer(storage), count: storage.count) { [self] error in
+            failure.withLock { $0 = error }
+        }
     }
 
     /// Divides the sums by the number of ranks and sets the gradients.
@@ -294,12 +343,5 @@ final class GradientBucket {
             let mean = storage[start..<start + count].map { $0 * scale }
             parameter.value.grad = Tensor(mean, shape: parameter.shape, on: parameter.device)
         }
-    }
-
-    func reset() {
-        filled = Array(repeating: false, count: parameters.count)
-        filledCount = 0
-        started = false
-        error = nil
     }
 }

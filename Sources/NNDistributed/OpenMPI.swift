@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,12 @@ import Glibc
 /// of Open MPI's ABI, not of the MPI standard (MPICH uses integers);
 /// `OpenMPIABITests` compiles a C program against `<mpi.h>` with `mpicc`
 /// and checks the constants below against it.
-final class OpenMPI {
+///
+/// `@unchecked Sendable`: every property is a constant set once at load
+/// time (C function pointers and addresses of Open MPI's predefined
+/// objects, which live as long as the process); the calls themselves are
+/// serialized by `ProcessGroup`'s queue.
+final class OpenMPI: @unchecked Sendable {
     typealias Handle = UnsafeMutableRawPointer
 
     let path: String
@@ -27,7 +33,7 @@ final class OpenMPI {
     static let maxProcessorName = 256
     static let maxLibraryVersionString = 256
     /// MPI_IN_PLACE is `(void *) 1`.
-    static let inPlace = UnsafeRawPointer(bitPattern: 1)!
+    static var inPlace: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
 
     // Predefined objects.
     let commWorld: Handle
@@ -57,17 +63,16 @@ final class OpenMPI {
     /// The library names tried, in order, after `$NN_MPI_LIBRARY`.
     static let candidates = ["libmpi.so.40", "libmpi.so"]
 
-    private static let lock = NSLock()
-    private static var loaded: OpenMPI?
+    private static let loaded = Mutex<OpenMPI?>(nil)
 
     /// The process's Open MPI, opened on first use.
     static func shared() throws -> OpenMPI {
-        lock.lock()
-        defer { lock.unlock() }
-        if let loaded { return loaded }
-        let library = try OpenMPI()
-        loaded = library
-        return library
+        try loaded.withLock { loaded in
+            if let loaded { return loaded }
+            let library = try OpenMPI()
+            loaded = library
+            return library
+        }
     }
 
     private init() throws {
@@ -132,7 +137,12 @@ final class OpenMPI {
         var text = [CChar](repeating: 0, count: OpenMPI.maxErrorString + 1)
         var length: Int32 = 0
         guard errorString(code, &text, &length) == OpenMPI.success else { return "MPI error \(code)" }
-        return String(cString: text)
+        return OpenMPI.string(text)
+    }
+
+    /// A NUL-terminated string MPI wrote into `text`.
+    static func string(_ text: [CChar]) -> String {
+        String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Throws the error of a call that did not return MPI_SUCCESS.
@@ -146,7 +156,7 @@ final class OpenMPI {
         var text = [CChar](repeating: 0, count: OpenMPI.maxLibraryVersionString + 1)
         var length: Int32 = 0
         guard getLibraryVersion(&text, &length) == OpenMPI.success else { return "Open MPI" }
-        return String(cString: text).split(separator: ",").first.map(String.init) ?? "Open MPI"
+        return OpenMPI.string(text).split(separator: ",").first.map(String.init) ?? "Open MPI"
     }
 }
 

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import NN
+import Synchronization
 
 /// The processes of one MPI job (`mpirun -np N program`), and the
 /// collective operations among them, on tensors of either backend.
@@ -16,8 +17,9 @@ import NN
 ///
 /// Every MPI call of the process goes through one serial queue, so that the
 /// gradient averaging of `DataParallel` can run on it in the background
-/// (MPI_THREAD_SERIALIZED: calls from any thread, one at a time).
-public final class ProcessGroup {
+/// (MPI_THREAD_SERIALIZED: calls from any thread, one at a time). That also
+/// makes a group safe to hand between tasks.
+public final class ProcessGroup: Sendable {
     /// This process's index in the job, 0..<size.
     public let rank: Int
     /// The number of processes.
@@ -32,7 +34,9 @@ public final class ProcessGroup {
     public let libraryVersion: String
 
     let mpi: OpenMPI
-    let comm: OpenMPI.Handle
+    /// `nonisolated(unsafe)`: an MPI communicator handle, only ever passed
+    /// to MPI on `queue`; Swift sees a plain pointer.
+    nonisolated(unsafe) let comm: OpenMPI.Handle
     /// The queue every MPI call goes through.
     let queue = DispatchQueue(label: "nn.distributed.mpi")
 
@@ -40,39 +44,38 @@ public final class ProcessGroup {
     /// backward pass and `synchronizeGradients()`): no other collective may
     /// start then, or ranks that started different buckets would pair it
     /// with different calls.
-    var openGradientSteps = 0
+    let openGradientSteps = Mutex(0)
 
-    private static let lock = NSLock()
-    private static var worldGroup: ProcessGroup?
-    /// Why MPI could not be used, once it was initialized anyway.
-    private static var initializationFailure: Error?
+    /// The world group once made, or why MPI could not be used once it was
+    /// initialized anyway.
+    private static let worldGroup = Mutex<Result<ProcessGroup, Error>?>(nil)
 
     /// All the processes of the job (MPI_COMM_WORLD). The first call
     /// initializes MPI; MPI is finalized when the process exits. Started
     /// without `mpirun`, the job is this one process.
     public static func world() throws -> ProcessGroup {
-        lock.lock()
-        defer { lock.unlock() }
-        if let worldGroup { return worldGroup }
-        if let initializationFailure { throw initializationFailure }
-        let mpi = try OpenMPI.shared()
-        var flag: Int32 = 0
-        try mpi.check(mpi.initialized(&flag), "MPI_Initialized")
-        if flag == 0 {
-            var provided: Int32 = 0
-            try mpi.check(mpi.initThread(nil, nil, OpenMPI.threadSerialized, &provided), "MPI_Init_thread")
-            atexit { ProcessGroup.finalizeAtExit() }
-            guard provided >= OpenMPI.threadSerialized else {
-                initializationFailure = DistributedError.threadSupport(provided: Int(provided))
-                throw initializationFailure!
+        try worldGroup.withLock { world in
+            if let world { return try world.get() }
+            let mpi = try OpenMPI.shared()
+            var flag: Int32 = 0
+            try mpi.check(mpi.initialized(&flag), "MPI_Initialized")
+            if flag == 0 {
+                var provided: Int32 = 0
+                try mpi.check(mpi.initThread(nil, nil, OpenMPI.threadSerialized, &provided), "MPI_Init_thread")
+                atexit { ProcessGroup.finalizeAtExit() }
+                guard provided >= OpenMPI.threadSerialized else {
+                    let failure = DistributedError.threadSupport(provided: Int(provided))
+                    world = .failure(failure)
+                    throw failure
+                }
             }
+            // Errors come back as codes (thrown), not as Open MPI's default of
+            // ending the job from inside the call.
+            try mpi.check(mpi.commSetErrhandler(mpi.commWorld, mpi.errorsReturn), "MPI_Comm_set_errhandler")
+            let group = try ProcessGroup(mpi: mpi, comm: mpi.commWorld)
+            world = .success(group)
+            return group
         }
-        // Errors come back as codes (thrown), not as Open MPI's default of
-        // ending the job from inside the call.
-        try mpi.check(mpi.commSetErrhandler(mpi.commWorld, mpi.errorsReturn), "MPI_Comm_set_errhandler")
-        let group = try ProcessGroup(mpi: mpi, comm: mpi.commWorld)
-        worldGroup = group
-        return group
     }
 
     private init(mpi: OpenMPI, comm: OpenMPI.Handle) throws {
@@ -92,7 +95,7 @@ public final class ProcessGroup {
         localSize = Int(value)
         var name = [CChar](repeating: 0, count: OpenMPI.maxProcessorName + 1)
         try mpi.check(mpi.getProcessorName(&name, &value), "MPI_Get_processor_name")
-        processorName = String(cString: name)
+        processorName = OpenMPI.string(name)
         libraryVersion = mpi.version
     }
 
@@ -100,7 +103,7 @@ public final class ProcessGroup {
         guard let mpi = try? OpenMPI.shared() else { return }
         // What is still queued (a backward pass never synchronized) first:
         // MPI_THREAD_SERIALIZED allows one call at a time.
-        worldGroup?.queue.sync {}
+        if case .success(let group) = worldGroup.withLock({ $0 }) { group.queue.sync {} }
         var done: Int32 = 0
         _ = mpi.finalized(&done)
         if done == 0 { _ = mpi.finalize() }
@@ -112,7 +115,7 @@ public final class ProcessGroup {
 
     /// Stops a collective called while a DataParallel step is open.
     private func requireNoOpenStep(_ operation: String) {
-        require(openGradientSteps == 0,
+        require(openGradientSteps.withLock { $0 } == 0,
                 "ProcessGroup.\(operation): called between backward() and DataParallel.synchronizeGradients(), while gradient "
                 + "buckets may be in flight; ranks would pair it with different calls. Call it after synchronizeGradients()")
     }
@@ -232,7 +235,7 @@ extension ProcessGroup {
     /// Starts summing `buffer` (count floats) over the processes on the MPI
     /// queue and returns at once; `done` runs there with the error, if any.
     /// `perform` waits for it. The buffer must stay put until then.
-    func startAllReduce(_ buffer: UnsafeMutableRawBufferPointer, count: Int, done: @escaping (Error?) -> Void) {
+    func startAllReduce(_ buffer: UnsafeMutableRawBufferPointer, count: Int, done: @escaping @Sendable (Error?) -> Void) {
         // The caller leaves the buffer alone until `perform` has waited.
         nonisolated(unsafe) let buffer = buffer
         queue.async {

@@ -1,5 +1,6 @@
 import Foundation
 import NNBackend
+import Synchronization
 
 /// An elementwise function traced once and run as one kernel per call, with
 /// one more for its gradient: the chain's intermediates never reach memory,
@@ -109,28 +110,29 @@ public struct FusedElementwise: Sendable {
 /// The gradient programs of traced functions, derived on first use for each
 /// program and set of inputs wanting gradients, and shared by every
 /// function with the same program (layers trace theirs on each call).
-/// Backward passes on several threads share it, hence the lock; a program
+/// Backward passes on several threads share it, hence the mutex; a program
 /// embeds its scalars, so a scalar that changes every step makes new
 /// entries, and the table starts over past `capacity`.
-private final class GradientPrograms: @unchecked Sendable {
+private final class GradientPrograms: Sendable {
     static let shared = GradientPrograms()
     private static let capacity = 4096
     private struct Key: Hashable {
         let program: ElementwiseProgram
         let needs: [Bool]
     }
-    private let lock = NSLock()
-    private var programs: [Key: (program: ElementwiseProgram, outputOf: [Int?])?] = [:]
+    /// nil entries: programs without a gradient program, kept so they are
+    /// not derived again.
+    private let programs = Mutex<[Key: (program: ElementwiseProgram, outputOf: [Int?])?]>([:])
 
     func program(of forward: ElementwiseProgram, needs: [Bool]) -> (program: ElementwiseProgram, outputOf: [Int?])? {
         let key = Key(program: forward, needs: needs)
-        lock.lock()
-        defer { lock.unlock() }
-        if let known = programs[key] { return known }
-        let derived = forward.gradient(needs: needs)
-        if programs.count >= GradientPrograms.capacity { programs.removeAll() }
-        programs[key] = .some(derived)
-        return derived
+        return programs.withLock { programs in
+            if let known = programs[key] { return known }
+            let derived = forward.gradient(needs: needs)
+            if programs.count >= GradientPrograms.capacity { programs.removeAll() }
+            programs[key] = .some(derived)
+            return derived
+        }
     }
 }
 

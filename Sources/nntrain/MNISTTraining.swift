@@ -194,7 +194,7 @@ extension MNISTTraining {
 
 /// The MNIST models, as `nntrain predict` finds them again from a
 /// checkpoint's metadata.
-struct MNISTProgram {
+struct MNISTProgram: Sendable {
     /// The subcommand, recorded as the checkpoint's "nntrain.model".
     let name: String
     let description: String
@@ -202,11 +202,11 @@ struct MNISTProgram {
     let defaultBatchSize: Int
     /// [N, 784] inputs rather than [N, 1, 28, 28].
     let flatten: Bool
-    let makeModel: (Device) -> Module
+    let makeModel: @Sendable (Device) -> Module
     /// The same model with dropout of probability p before each hidden
     /// fully connected layer's successor (for `nntrain search --dropout`);
     /// nil where the model has no such place.
-    var makeModelWithDropout: ((Device, Double) -> Module)? = nil
+    var makeModelWithDropout: (@Sendable (Device, Double) -> Module)? = nil
 
     static let all = [MNISTMLP.program, MNISTLeNet.program, MNISTResNet.program]
 

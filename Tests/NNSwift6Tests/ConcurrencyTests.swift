@@ -130,7 +130,7 @@ final class ConcurrencyTests: XCTestCase {
         }
         let (hereW, here) = problem(), (thereW, there) = problem()
         try here.step(closure(hereW, here))
-        try await Task.detached { try there.step(closure(thereW, there)) }.value
+        _ = try await Task.detached { try there.step(closure(thereW, there)) }.value
         XCTAssertEqual(try thereW.value.toArray(), try hereW.value.toArray())
         XCTAssertEqual(there.functionEvaluations, here.functionEvaluations)
         XCTAssertEqual(try hereW.value.toArray(), [3, 3, 3, 3])

@@ -213,13 +213,13 @@ final class ElementwiseTests: XCTestCase {
         return flat
     }
 
-    struct BinaryCase {
+    struct BinaryCase: Sendable {
         var op: BinaryOp
         var aRange: (Double, Double)
         var bRange: (Double, Double)
-        var f: (Double, Double) -> Double
-        var da: (Double, Double) -> Double
-        var db: (Double, Double) -> Double
+        var f: @Sendable (Double, Double) -> Double
+        var da: @Sendable (Double, Double) -> Double
+        var db: @Sendable (Double, Double) -> Double
     }
 
     static let binaryCases: [BinaryCase] = [

@@ -39,7 +39,7 @@ enum MPIJob {
             ["nntrain", "nn-distributed-check"].contains(argument) ? products.appendingPathComponent(argument).path : argument
         }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("mpijob-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         let process = Process()
