@@ -49,8 +49,12 @@ public struct MachineInfo: Codable, Equatable, Sendable {
                     return DeviceDescription(label: label, description: "OpenCL \(i.kind.rawValue) device \(i.name), \(i.computeUnits) compute units, "
                                              + "\(i.globalMemoryBytes >> 20) MiB, \(i.platformName) driver \(i.driverVersion)")
                 }
-                return DeviceDescription(label: label, description: "the library's CPU backend (OpenBLAS GEMM, Swift loops on \(info.activeProcessorCount) cores, "
-                                         + "vector kernels \(CPUBackend.vectorLevel))")
+                // The kernels OpenBLAS runs decide the GEMM-bound cases; a
+                // core forced by OPENBLAS_CORETYPE is named as such.
+                let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { _ in " set by OPENBLAS_CORETYPE" } ?? ""
+                return DeviceDescription(label: label, description: "the library's CPU backend (OpenBLAS GEMM on its \(OpenBLASCore.name) "
+                                         + "kernels\(forced), Swift loops on \(info.activeProcessorCount) cores, vector kernels "
+                                         + "\(CPUBackend.vectorLevel))")
             }
         }
         return MachineInfo(date: formatter.string(from: Date()), hostname: info.hostName, os: operatingSystem(),

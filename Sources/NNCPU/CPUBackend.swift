@@ -32,6 +32,16 @@ public final class CPUBackend: Backend {
         CPUBuffer(count: count, dtype: dtype)
     }
 
+    /// Bytes of freed buffers the CPU backend keeps for reuse
+    /// (`NN_CPU_POOL_MB` bounds them), and how many buffers it has had to
+    /// allocate from the system: a warm training step adds none.
+    public static var cachedBytes: Int { CPUBufferPool.shared.cachedBytes }
+    public static var systemAllocations: Int { CPUBufferPool.shared.systemAllocations }
+
+    /// Gives the kept buffers back to the system (as PyTorch's
+    /// `torch.cuda.empty_cache()` does for its device cache).
+    public static func emptyCache() { CPUBufferPool.shared.empty() }
+
     public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: DeviceBuffer, offset: Int) {
         let b = cpu(buffer, "upload")
         require(offset >= 0 && offset * b.dtype.byteSize + bytes.count <= b.byteCount,

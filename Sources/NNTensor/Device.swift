@@ -19,17 +19,39 @@ public struct Device: CustomStringConvertible, Sendable {
     public static let cpu = Device(CPUBackend.shared)
 
     /// The default once chosen or set; every task of the process shares it.
-    private static let chosenDefault = Mutex<Device?>(nil)
+    /// Every op that names no device reads it, so a read is one atomic
+    /// load of the published box, no lock; choosing and setting are
+    /// serialized by `choosing`. A box is never freed (a few bytes per
+    /// assignment to `Device.default`), so a reader still holding the one
+    /// an assignment replaced never sees it go.
+    private final class Published: Sendable {
+        let device: Device
+        init(_ device: Device) { self.device = device }
+    }
+    /// The box's address (0: none yet); an integer, since Swift does not
+    /// share pointers between tasks.
+    private static let published = Atomic<UInt>(0)
+    private static let choosing = Mutex(())
+
+    private static var publishedDefault: Device? {
+        UnsafeRawPointer(bitPattern: published.load(ordering: .acquiring))
+            .map { Unmanaged<Published>.fromOpaque($0).takeUnretainedValue().device }
+    }
+
+    private static func publish(_ device: Device) {
+        published.store(UInt(bitPattern: Unmanaged.passRetained(Published(device)).toOpaque()), ordering: .releasing)
+    }
 
     /// The device new tensors go to when none is named.
     public static var `default`: Device {
         get {
-            chosenDefault.withLock { chosen in
-                if let chosen { return chosen }
+            if let device = publishedDefault { return device }
+            return choosing.withLock { _ in
+                if let device = publishedDefault { return device }
                 let spec = ProcessInfo.processInfo.environment["NN_BACKEND"] ?? "auto"
                 do {
                     let device = try named(spec)
-                    chosen = device
+                    publish(device)
                     return device
                 } catch {
                     requirementFailed("NN_BACKEND=\(spec): \(error)")
@@ -37,7 +59,7 @@ public struct Device: CustomStringConvertible, Sendable {
             }
         }
         set {
-            chosenDefault.withLock { $0 = newValue }
+            choosing.withLock { _ in publish(newValue) }
         }
     }
 
