@@ -65,6 +65,9 @@ final class CPUBufferPool: Sendable {
         let raw: UnsafeMutableRawPointer
     }
     private struct Lists {
+        /// Blocks up to `smallLimit` bytes by cache lines (index size / 64;
+        /// no hashing on the small ops' path), larger ones by byte size.
+        var small = [[Block]](repeating: [], count: CPUBufferPool.smallLimit / 64 + 1)
         var free: [Int: [Block]] = [:]
         var cachedBytes = 0
         /// Blocks allocated from the system (the rest came from the pool).
@@ -72,6 +75,8 @@ final class CPUBufferPool: Sendable {
     }
     private let lists = Mutex(Lists())
     let limit: Int
+
+    static let smallLimit = 64 << 10
 
     init(limit: Int) { self.limit = limit }
 
@@ -88,7 +93,8 @@ final class CPUBufferPool: Sendable {
 
     func take(blockSize: Int) -> UnsafeMutableRawPointer {
         let cached: Block? = lists.withLock { lists in
-            guard let block = lists.free[blockSize]?.popLast() else {
+            let found = blockSize <= CPUBufferPool.smallLimit ? lists.small[blockSize >> 6].popLast() : lists.free[blockSize]?.popLast()
+            guard let block = found else {
                 lists.systemAllocations += 1
                 return nil
             }
@@ -102,7 +108,11 @@ final class CPUBufferPool: Sendable {
         let block = Block(raw: raw)
         let kept = lists.withLock { lists in
             guard lists.cachedBytes + blockSize <= limit else { return false }
-            lists.free[blockSize, default: []].append(block)
+            if blockSize <= CPUBufferPool.smallLimit {
+                lists.small[blockSize >> 6].append(block)
+            } else {
+                lists.free[blockSize, default: []].append(block)
+            }
             lists.cachedBytes += blockSize
             return true
         }
@@ -113,10 +123,11 @@ final class CPUBufferPool: Sendable {
     func empty() {
         let blocks = lists.withLock { lists in
             defer {
+                lists.small = lists.small.map { _ in [] }
                 lists.free = [:]
                 lists.cachedBytes = 0
             }
-            return lists.free.values.flatMap { $0 }
+            return lists.small.flatMap { $0 } + lists.free.values.flatMap { $0 }
         }
         for block in blocks { block.raw.deallocate() }
     }
