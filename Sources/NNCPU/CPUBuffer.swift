@@ -14,18 +14,15 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
     let count: Int
     let dtype: DType
     let raw: UnsafeMutableRawPointer
-    /// The block's size in the pool (whole cache lines).
-    private let blockSize: Int
 
     init(count: Int, dtype: DType) {
         require(count >= 0, "CPUBackend.makeBuffer: negative count \(count)")
         self.count = count
         self.dtype = dtype
-        blockSize = CPUBufferPool.blockSize(bytes: count * dtype.byteSize)
-        raw = CPUBufferPool.shared.take(blockSize: blockSize)
+        raw = CPUBufferPool.shared.take(blockSize: CPUBufferPool.blockSize(bytes: count * dtype.byteSize))
     }
 
-    deinit { CPUBufferPool.shared.recycle(raw, blockSize: blockSize) }
+    deinit { CPUBufferPool.shared.recycle(raw, blockSize: CPUBufferPool.blockSize(bytes: byteCount)) }
 
     @inline(__always)
     func pointer<T>(_: T.Type) -> UnsafeMutablePointer<T> { raw.assumingMemoryBound(to: T.self) }

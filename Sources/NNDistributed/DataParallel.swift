@@ -93,6 +93,11 @@ public final class DataParallel: DataParallelism, Sendable {
             filled[i] = true
             count += 1
         }
+
+        /// One empty fill per bucket: a step's start.
+        static func empty(_ buckets: [GradientBucket]) -> [BucketFill] {
+            buckets.map { BucketFill(slots: $0.parameters.count) }
+        }
     }
 
     /// What a step changes, from the hooks and from `synchronizeGradients`.
@@ -151,7 +156,7 @@ public final class DataParallel: DataParallelism, Sendable {
         }
         let buckets = grouped.filter { !$0.isEmpty }.map(GradientBucket.init)
         self.buckets = buckets
-        step = Mutex(Step(broadcastBuffers: broadcastBuffers, fills: buckets.map { BucketFill(slots: $0.parameters.count) }))
+        step = Mutex(Step(broadcastBuffers: broadcastBuffers, fills: BucketFill.empty(buckets)))
         var hooks: [GradHookHandle] = []
         for (b, bucket) in buckets.enumerated() {
             for (i, parameter) in bucket.parameters.enumerated() {
@@ -230,7 +235,7 @@ public final class DataParallel: DataParallelism, Sendable {
                 // are reused, even when an error ends the step early.
                 group.perform {}
                 for bucket in buckets { bucket.clearError() }
-                step.fills = buckets.map { BucketFill(slots: $0.parameters.count) }
+                step.fills = BucketFill.empty(buckets)
                 step.nextBucket = 0
                 step.startedDuringBackward = 0
                 step.hookError = nil

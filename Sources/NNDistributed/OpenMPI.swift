@@ -137,12 +137,7 @@ final class OpenMPI: @unchecked Sendable {
         var text = [CChar](repeating: 0, count: OpenMPI.maxErrorString + 1)
         var length: Int32 = 0
         guard errorString(code, &text, &length) == OpenMPI.success else { return "MPI error \(code)" }
-        return OpenMPI.string(text)
-    }
-
-    /// A NUL-terminated string MPI wrote into `text`.
-    static func string(_ text: [CChar]) -> String {
-        String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(nulTerminated: text)
     }
 
     /// Throws the error of a call that did not return MPI_SUCCESS.
@@ -156,7 +151,7 @@ final class OpenMPI: @unchecked Sendable {
         var text = [CChar](repeating: 0, count: OpenMPI.maxLibraryVersionString + 1)
         var length: Int32 = 0
         guard getLibraryVersion(&text, &length) == OpenMPI.success else { return "Open MPI" }
-        return OpenMPI.string(text).split(separator: ",").first.map(String.init) ?? "Open MPI"
+        return String(nulTerminated: text).split(separator: ",").first.map(String.init) ?? "Open MPI"
     }
 }
 

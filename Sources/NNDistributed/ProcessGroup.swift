@@ -95,7 +95,7 @@ public final class ProcessGroup: Sendable {
         localSize = Int(value)
         var name = [CChar](repeating: 0, count: OpenMPI.maxProcessorName + 1)
         try mpi.check(mpi.getProcessorName(&name, &value), "MPI_Get_processor_name")
-        processorName = OpenMPI.string(name)
+        processorName = String(nulTerminated: name)
         libraryVersion = mpi.version
     }
 

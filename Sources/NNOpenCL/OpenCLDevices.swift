@@ -89,7 +89,7 @@ public enum OpenCLDevices {
         guard openCL.clGetPlatformInfo(platform, param, 0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size)
         guard openCL.clGetPlatformInfo(platform, param, size, &bytes, nil) == CL_SUCCESS else { return "" }
-        return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(nulTerminated: bytes)
     }
 
     static func deviceString(_ device: cl_device_id, _ param: Int32) -> String {
@@ -97,7 +97,7 @@ public enum OpenCLDevices {
         guard openCL.clGetDeviceInfo(device, cl_device_info(param), 0, nil, &size) == CL_SUCCESS, size > 0 else { return "" }
         var bytes = [CChar](repeating: 0, count: size)
         guard openCL.clGetDeviceInfo(device, cl_device_info(param), size, &bytes, nil) == CL_SUCCESS else { return "" }
-        return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(nulTerminated: bytes)
     }
 
     static func deviceValue<T: FixedWidthInteger>(_ device: cl_device_id, _ param: Int32) -> T {

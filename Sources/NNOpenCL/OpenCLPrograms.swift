@@ -206,7 +206,7 @@ final class OpenCLPrograms {
                 == CL_SUCCESS, size > 0 else { return "(no build log)" }
         var bytes = [CChar](repeating: 0, count: size)
         _ = openCL.clGetProgramBuildInfo(program, device.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
-        return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(nulTerminated: bytes)
     }
 
     private func binary(of program: cl_program) -> [UInt8]? {
