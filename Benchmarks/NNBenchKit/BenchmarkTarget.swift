@@ -75,8 +75,9 @@ public enum DeviceSelection {
 
     /// The text of `nnbench devices`: one block per device.
     public static func describeDevices() -> String {
-        var lines = ["cpu", "  OpenBLAS CPU backend, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
-                     + "\(ProcessInfo.processInfo.physicalMemory >> 20) MiB, \(MachineInfo.openBLASDescription)"]
+        var lines = ["cpu", "  CPU backend, \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+                     + "\(ProcessInfo.processInfo.physicalMemory >> 20) MiB",
+                     "  \(MachineInfo.cpuBackendDescription)"]
         do {
             let devices = try OpenCLDevices.all()
             if devices.isEmpty { lines.append("(no OpenCL devices)") }

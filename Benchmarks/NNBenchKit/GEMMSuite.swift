@@ -71,16 +71,22 @@ enum GEMMSuite {
         }
     }
 
-    /// The same product as one direct `cblas_sgemm` call: the ceiling the
-    /// CPU backend's GEMM is measured against.
+    /// The same product as one direct `cblas_sgemm` call, threaded by
+    /// OpenBLAS itself on as many threads as the CPU backend's pool: the
+    /// reference the CPU backend's GEMM (oneDNN or OpenBLAS, blocks on its
+    /// own threads) is measured against. The CPU backend keeps OpenBLAS on
+    /// one thread otherwise, so the count is set around each call.
     static func openBLASBody(_ s: GEMMShape) -> () -> Void {
-        _ = OpenBLASCore.correction  // the core the CPU backend runs, not a misdetected one
+        _ = CPUBackend.shared  // the core the CPU backend runs, not a misdetected one
         let a = HostMatrix(count: s.m * s.k, seed: 1), b = HostMatrix(count: s.k * s.n, seed: 2)
         let c = HostMatrix(count: s.m * s.n, seed: 3)
+        let threads = Int32(CPUBackend.threadCount)
         return {
+            openblas_set_num_threads(threads)
             cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
                         blasint(s.m), blasint(s.n), blasint(s.k), 1, a.pointer, blasint(s.lda), b.pointer, blasint(s.ldb),
                         0, c.pointer, blasint(s.n))
+            openblas_set_num_threads(1)
         }
     }
 }

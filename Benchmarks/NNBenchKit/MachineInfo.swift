@@ -42,19 +42,19 @@ public struct MachineInfo: Codable, Equatable, Sendable {
         let formatter = ISO8601DateFormatter()
         let devices = targets.map { target -> DeviceDescription in
             switch target {
-            case .openBLAS: return DeviceDescription(label: "openblas", description: "raw cblas_sgemm, \(openBLASDescription)")
+            case .openBLAS:
+                return DeviceDescription(label: "openblas", description: "raw cblas_sgemm, \(openBLASDescription), "
+                                         + "\(CPUBackend.threadCount) threads")
             case .device(let label, let device):
                 if let backend = device.backend as? OpenCLBackend {
                     let i = backend.info
                     return DeviceDescription(label: label, description: "OpenCL \(i.kind.rawValue) device \(i.name), \(i.computeUnits) compute units, "
                                              + "\(i.globalMemoryBytes >> 20) MiB, \(i.platformName) driver \(i.driverVersion)")
                 }
-                // The kernels OpenBLAS runs decide the GEMM-bound cases; a
-                // core forced by OPENBLAS_CORETYPE is named as such.
-                let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { _ in " set by OPENBLAS_CORETYPE" } ?? ""
-                return DeviceDescription(label: label, description: "the library's CPU backend (OpenBLAS GEMM on its \(OpenBLASCore.name) "
-                                         + "kernels\(forced), Swift loops on \(info.activeProcessorCount) cores, vector kernels "
-                                         + "\(CPUBackend.vectorLevel))")
+                // The GEMM library and its kernels decide the GEMM-bound
+                // cases; an OpenBLAS core forced by OPENBLAS_CORETYPE is
+                // named as such.
+                return DeviceDescription(label: label, description: "the library's CPU backend (\(cpuBackendDescription))")
             }
         }
         return MachineInfo(date: formatter.string(from: Date()), hostname: info.hostName, os: operatingSystem(),
@@ -63,12 +63,21 @@ public struct MachineInfo: Codable, Equatable, Sendable {
                            otherProcessesCPUPercent: otherProcessesCPUPercent)
     }
 
-    /// "OpenBLAS 0.3.21 ... (Haswell), 2 threads".
+    /// "OpenBLAS 0.3.21 ... (core Haswell set by OPENBLAS_CORETYPE)".
     static var openBLASDescription: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
-        let core = OpenBLASCore.name
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { _ in " set by OPENBLAS_CORETYPE" } ?? ""
         let corrected = OpenBLASCore.correction.map { ", corrected at start: \($0)" } ?? ""
-        return "\(config.trimmingCharacters(in: .whitespaces)) (core \(core)\(corrected)), \(openblas_get_num_threads()) threads"
+        return "\(config.trimmingCharacters(in: .whitespaces)) (core \(OpenBLASCore.name)\(forced)\(corrected))"
+    }
+
+    /// "GEMM: oneDNN 2.6.3 (...) ...; 2 threads; vector kernels x86-64-v4
+    /// (AVX-512)", and why oneDNN is not used where it is not.
+    static var cpuBackendDescription: String {
+        let fallback = CPUGEMMLibrary.fallbackReason.map { " (\($0))" } ?? ""
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { _ in " set by OPENBLAS_CORETYPE" } ?? ""
+        return "GEMM: \(CPUGEMMLibrary.description)\(CPUGEMMLibrary.current == .openBLAS ? forced : "")\(fallback); "
+            + "loops and products on \(CPUBackend.threadCount) threads; vector kernels \(CPUBackend.vectorLevel)"
     }
 
     /// The 1-minute load average from /proc/loadavg (nil elsewhere).

@@ -1,3 +1,4 @@
+import CBLAS
 import CPUKernels
 import Foundation
 import NNBackend
@@ -9,8 +10,14 @@ public final class CPUBackend: Backend {
     public static let shared = CPUBackend()
 
     public init() {
-        // Before any product: OpenBLAS's core, corrected on CPUs newer than it.
+        // Before any product: OpenBLAS's core, corrected on CPUs newer than
+        // it, and one thread for it: products are spread over the backend's
+        // own pool (CPUThreadPool), block by block.
         _ = OpenBLASCore.correction
+        openblas_set_num_threads(1)
+        // The float32 GEMM library, so that a bad NN_CPU_GEMM stops here
+        // and not at the first large product.
+        _ = CPUGEMMLibrary.current
     }
 
     public var name: String { "cpu" }
@@ -27,6 +34,10 @@ public final class CPUBackend: Backend {
         default: return "baseline"
         }
     }
+
+    /// The threads the backend's loops and products run on, the caller's
+    /// included: `$NN_NUM_THREADS`, or the cores this process may use.
+    public static var threadCount: Int { CPUThreadPool.shared.threadCount }
 
     public func makeBuffer(count: Int, dtype: DType) -> DeviceBuffer {
         CPUBuffer(count: count, dtype: dtype)

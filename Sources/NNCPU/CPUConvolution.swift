@@ -1,7 +1,6 @@
-import Dispatch
 import NNBackend
 
-/// Convolution as im2col + one OpenBLAS GEMM per image.
+/// Convolution as im2col + one GEMM per image.
 ///
 /// One image's column matrix [patch, P] (P = output pixels) stays in the
 /// cache between the im2col that writes it and the GEMM that reads it, which
@@ -11,12 +10,13 @@ import NNBackend
 /// whose batched form sums over a 50,176-long inner dimension.
 ///
 /// How the cores are used depends on the size of one image's GEMM:
-/// - small (LeNet's: M·N·K at most 2^18, the size below which OpenBLAS runs a
-///   GEMM on the calling thread anyway), the images are split between the
-///   cores, each core running im2col, GEMM and col2im for its own images;
-///   the filter gradient is summed per core and the partial sums added;
-/// - large, the images go one after the other, OpenBLAS threads each GEMM
-///   and im2col/col2im spread each image's rows over the cores.
+/// - small (LeNet's: M·N·K below `parallelGEMMMinimumWork`, the size below
+///   which a GEMM runs on the calling thread anyway), the images are split
+///   between the cores, each core running im2col, GEMM and col2im for its
+///   own images; the filter gradient is summed per core and the partial
+///   sums added;
+/// - large, the images go one after the other, each GEMM is spread over the
+///   cores and im2col/col2im spread each image's rows over them.
 ///
 /// A 1x1 convolution with stride 1 and no padding uses the image itself as
 /// its column matrix.
@@ -36,7 +36,7 @@ extension CPUBackend {
                     let xn = x + n * plan.inCHW, yn = y + n * plan.outCHW
                     let col = plan.pointwise ? xn : scratch
                     if !plan.pointwise { im2col(xn, col, g, parallel: !plan.imagesInParallel) }
-                    T.gemm(transA: false, transB: false, m: g.outChannels, n: plan.outHW, k: g.patchSize, alpha: 1,
+                    parallelGEMM(transA: false, transB: false, m: g.outChannels, n: plan.outHW, k: g.patchSize, alpha: 1,
                            a: w, lda: g.patchSize, b: col, ldb: plan.outHW, beta: 0, c: yn, ldc: plan.outHW)
                     if let b {
                         for c in 0..<g.outChannels {
@@ -68,7 +68,7 @@ extension CPUBackend {
                     let dxn = dx + n * plan.inCHW
                     // A pointwise convolution's column matrix is the input gradient itself.
                     let col = plan.pointwise ? dxn : scratch
-                    T.gemm(transA: true, transB: false, m: g.patchSize, n: plan.outHW, k: g.outChannels, alpha: 1,
+                    parallelGEMM(transA: true, transB: false, m: g.patchSize, n: plan.outHW, k: g.outChannels, alpha: 1,
                            a: w, lda: g.patchSize, b: dy + n * plan.outCHW, ldb: plan.outHW, beta: 0, c: col, ldc: plan.outHW)
                     if !plan.pointwise { col2im(col, dxn, g, parallel: !plan.imagesInParallel) }
                 }
@@ -111,7 +111,7 @@ extension CPUBackend {
                     let xn = x + n * plan.inCHW, dyn = dy + n * plan.outCHW
                     let col = plan.pointwise ? xn : scratch
                     if !plan.pointwise { im2col(xn, col, g, parallel: !plan.imagesInParallel) }
-                    T.gemm(transA: false, transB: true, m: g.outChannels, n: g.patchSize, k: plan.outHW, alpha: 1,
+                    parallelGEMM(transA: false, transB: true, m: g.outChannels, n: g.patchSize, k: plan.outHW, alpha: 1,
                            a: dyn, lda: plan.outHW, b: col, ldb: plan.outHW, beta: 1, c: gw, ldc: g.patchSize)
                     if let gbias {
                         for c in 0..<g.outChannels { gbias[c] += rowSum(dyn + c * plan.outHW, plan.outHW) }
@@ -144,11 +144,6 @@ extension CPUBackend {
 
 /// How a convolution's images are spread over the cores.
 private struct ConvPlan {
-    /// OpenBLAS runs a GEMM with M·N·K at most this on the calling thread
-    /// (SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD = 65536 · 4 in its
-    /// interface/gemm.c), so up to here the cores are ours to share out.
-    static let singleThreadedGEMM = 1 << 18
-
     let batch: Int
     let outHW: Int, inCHW: Int, outCHW: Int
     let patchSize: Int
@@ -167,7 +162,7 @@ private struct ConvPlan {
         outCHW = g.outChannels * outHW
         patchSize = g.patchSize
         pointwise = g.kernelH == 1 && g.kernelW == 1 && g.strideH == 1 && g.strideW == 1 && g.padH == 0 && g.padW == 0
-        imagesInParallel = g.outChannels * outHW * g.patchSize <= ConvPlan.singleThreadedGEMM
+        imagesInParallel = g.outChannels * outHW * g.patchSize < parallelGEMMMinimumWork
         chunkCount = imagesInParallel ? min(processorCount, g.batch) : min(1, g.batch)
     }
 
@@ -179,13 +174,8 @@ private struct ConvPlan {
             if batch > 0 { body(0, 0..<batch) }
             return
         }
-        // Not @Sendable for the reason given at `parallelFor`: each chunk
-        // works on its own images, and concurrentPerform waits for all.
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                body(c, batch * c / chunks..<batch * (c + 1) / chunks)
-            }
+        CPUThreadPool.shared.run(chunks: chunks) { c in
+            body(c, batch * c / chunks..<batch * (c + 1) / chunks)
         }
     }
 

@@ -1,4 +1,5 @@
 import CBLAS
+import CPUKernels
 import Foundation
 import NNBackend
 
@@ -16,7 +17,8 @@ protocol CPUScalar: BinaryFloatingPoint, HostScalar, CellLanes where Scalar == S
     /// The lanes the fused cell loops run on: SIMD8 for Float, one Double
     /// for Double (CPURecurrent.swift).
     associatedtype Lanes: CellLanes where Lanes.Scalar == Self
-    /// Row-major BLAS GEMM (sgemm or dgemm).
+    /// Row-major GEMM on the calling thread: sgemm from the process's
+    /// `CPUGEMMLibrary`, or OpenBLAS's dgemm.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
@@ -39,6 +41,13 @@ extension Float: CPUScalar {
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m * n * k >= CPUGEMMLibrary.oneDNNMinimumWork && CPUGEMMLibrary.current == .oneDNN {
+            let status = nn_onednn_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k), alpha,
+                                         a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))  // 'T', 'N'
+            require(status == 0, "CPUBackend.gemm: oneDNN's sgemm returned status \(status) for m \(m), n \(n), k \(k), "
+                    + "lda \(lda), ldb \(ldb), ldc \(ldc)")
+            return
+        }
         cblas_sgemm(CblasRowMajor, blasTranspose(transA), blasTranspose(transB), blasint(m), blasint(n),
                     blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }

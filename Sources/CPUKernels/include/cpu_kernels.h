@@ -48,6 +48,17 @@ void nn_softplus_f32(const float *x, float *y, size_t n, float beta, float thres
 /// (softmax's denominator, added in float64).
 double nn_exp_shifted_sum_f32(const float *x, float *y, size_t n, float shift);
 
+/// A hint to the core that the caller is spinning on a memory location
+/// (x86's pause, arm64's yield): the spinning thread of a pool waiting for
+/// work leaves the core's resources to its sibling and draws less power.
+static inline void nn_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -145,6 +145,24 @@ final class GEMMTests: XCTestCase {
         try check(Case(m: 300, n: 200, k: 250, transA: true, transB: true, alpha: 0.5, beta: 0.25))
     }
 
+    /// Products large enough to be cut into blocks of C, one per thread:
+    /// by rows (C at least as tall as wide) and by columns in multiples of
+    /// 16 (a recurrent step's 32 x 1024), with widths that leave a partial
+    /// last block, offsets, padding, alpha and beta, in both precisions.
+    func testProductsSplitOverThreads() throws {
+        let shapes = [(32, 1024, 256), (8, 600, 40), (37, 1003, 7), (600, 9, 40), (301, 170, 33)]
+        for (m, n, k) in shapes {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    try check(Case(m: m, n: n, k: k, transA: transA, transB: transB, alpha: 0.75, beta: 0.5,
+                                   offA: 3, offB: 5, offC: 7, padA: 2, padB: 3, padC: 4))
+                }
+            }
+        }
+        try check(Case(m: 130, n: 70, k: 33, transA: true, alpha: 1.25, beta: -0.5, offC: 2, padB: 1, dtype: .float64))
+        try check(Case(m: 9, n: 700, k: 40, transB: true, beta: 0, dtype: .float64, nanInC: true))
+    }
+
     func testSmallHandWorkedProduct() throws {
         // [[1, 2, 3], [4, 5, 6]] x [[7, 8], [9, 10], [11, 12]] = [[58, 64], [139, 154]]
         let a = floatBuffer([1, 2, 3, 4, 5, 6]), b = floatBuffer([7, 8, 9, 10, 11, 12])
@@ -213,6 +231,11 @@ final class GEMMTests: XCTestCase {
         try checkBatched(batch: 5, m: 6, n: 4, k: 7, transA: false, transB: true, alpha: 1, beta: 0.5,
                          shareA: true, shareB: false, dtype: .float64)
         try checkBatched(batch: 1, m: 31, n: 17, k: 61, transA: true, transB: false, alpha: 1, beta: 0,
+                         shareA: false, shareB: false)
+        // Several products spread over the threads whole, small and large.
+        try checkBatched(batch: 64, m: 7, n: 13, k: 5, transA: false, transB: true, alpha: 1, beta: 0.5,
+                         shareA: false, shareB: true)
+        try checkBatched(batch: 3, m: 40, n: 60, k: 70, transA: true, transB: false, alpha: 0.5, beta: 1,
                          shareA: false, shareB: false)
     }
 }
