@@ -1,7 +1,9 @@
-import Foundation
+import CPUKernels
 import NNBackend
 
-/// In-place optimizer steps, one pass over the parameters each.
+/// In-place optimizer steps, one pass over the parameters each: the C
+/// loops of Sources/CPUKernels/optimizer_steps.c (float32 at the CPU's full
+/// vector width), over ranges of elements spread on the pool's threads.
 extension CPUBackend {
     public func sgdStep(param: DeviceBuffer, grad: DeviceBuffer, momentumBuffer: DeviceBuffer?, count: Int,
                         hyper h: SGDHyperparameters, firstStep: Bool) {
@@ -10,24 +12,16 @@ extension CPUBackend {
         require(pb.dtype == gb.dtype && (mb == nil || mb!.dtype == pb.dtype)
                      && pb.count >= count && gb.count >= count && (mb == nil || mb!.count >= count),
                      "CPUBackend.sgdStep: \(count) elements, buffers \(pb.count)/\(gb.count)/\(mb?.count ?? 0)")
-        func run<T: CPUScalar>(_: T.Type) {
-            let p = pb.pointer(T.self), g = gb.pointer(T.self), buf = mb?.pointer(T.self)
-            let lr = T(h.learningRate), wd = T(h.weightDecay), mu = T(h.momentum), damp = 1 - T(h.dampening)
-            let useMomentum = h.momentum != 0, nesterov = h.nesterov
-            parallelFor(count) { r in
-                for i in r {
-                    var d = g[i] + wd * p[i]
-                    if useMomentum, let buf {
-                        buf[i] = firstStep ? d : mu * buf[i] + damp * d
-                        d = nesterov ? d + mu * buf[i] : buf[i]
-                    }
-                    p[i] -= lr * d
-                }
+        var hyper = nn_sgd_hyper(learning_rate: h.learningRate, weight_decay: h.weightDecay, momentum: h.momentum,
+                                 dampening: h.dampening, nesterov: h.nesterov ? 1 : 0, first_step: firstStep ? 1 : 0)
+        let momentum = h.momentum != 0 ? mb : nil
+        let double = floatType(pb, "sgdStep") == .float64
+        forEachRange(count) { b, e in
+            if double {
+                nn_sgd_step_f64(&hyper, pb.pointer(Double.self), gb.pointer(Double.self), momentum?.pointer(Double.self), b, e)
+            } else {
+                nn_sgd_step_f32(&hyper, pb.pointer(Float.self), gb.pointer(Float.self), momentum?.pointer(Float.self), b, e)
             }
-        }
-        switch floatType(pb, "sgdStep") {
-        case .float64: run(Double.self)
-        default: run(Float.self)
         }
     }
 
@@ -38,28 +32,20 @@ extension CPUBackend {
         require(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
                      "CPUBackend.adamStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
         let scalars = h.stepScalars(step: step)
-        func run<T: CPUScalar>(_: T.Type) {
-            let p = bufs[0].pointer(T.self), g = bufs[1].pointer(T.self)
-            let mp = bufs[2].pointer(T.self), vp = bufs[3].pointer(T.self)
-            // 1 - beta in Double before rounding: 1 - Float(0.999) is off by
-            // 1e-5 relative, which would bias v.
-            let b1 = T(h.beta1), b2 = T(h.beta2), oneMinusB1 = T(1 - h.beta1), oneMinusB2 = T(1 - h.beta2)
-            let eps = T(h.epsilon), wd = T(h.weightDecay)
-            let stepSize = T(scalars.stepSize), rootCorrection2 = T(scalars.rootCorrection2)
-            let decay = T(scalars.decay), decoupled = h.decoupledWeightDecay
-            parallelFor(count) { r in
-                for i in r {
-                    var grad = g[i]
-                    if decoupled { p[i] *= decay } else { grad += wd * p[i] }
-                    mp[i] = b1 * mp[i] + oneMinusB1 * grad
-                    vp[i] = b2 * vp[i] + oneMinusB2 * grad * grad
-                    p[i] -= stepSize * mp[i] / (vp[i].squareRoot() / rootCorrection2 + eps)
-                }
+        var hyper = nn_adam_hyper(beta1: h.beta1, beta2: h.beta2, one_minus_beta1: 1 - h.beta1, one_minus_beta2: 1 - h.beta2,
+                                  epsilon: h.epsilon, weight_decay: h.weightDecay, step_size: scalars.stepSize,
+                                  root_correction2: scalars.rootCorrection2, decay: scalars.decay,
+                                  decoupled: h.decoupledWeightDecay ? 1 : 0)
+        let (p, g, mb, vb) = (bufs[0], bufs[1], bufs[2], bufs[3])
+        let double = floatType(p, "adamStep") == .float64
+        forEachRange(count) { b, e in
+            if double {
+                nn_adam_step_f64(&hyper, p.pointer(Double.self), g.pointer(Double.self), mb.pointer(Double.self),
+                                 vb.pointer(Double.self), b, e)
+            } else {
+                nn_adam_step_f32(&hyper, p.pointer(Float.self), g.pointer(Float.self), mb.pointer(Float.self),
+                                 vb.pointer(Float.self), b, e)
             }
-        }
-        switch floatType(bufs[0], "adamStep") {
-        case .float64: run(Double.self)
-        default: run(Float.self)
         }
     }
 
@@ -69,22 +55,15 @@ extension CPUBackend {
         require(step >= 1, "CPUBackend.adagradStep: step \(step) must start at 1")
         require(bufs.allSatisfy { $0.dtype == bufs[0].dtype && $0.count >= count },
                      "CPUBackend.adagradStep: \(count) elements, buffers \(bufs.map { "\($0.count) \($0.dtype)" })")
-        let clr = h.stepSize(step: step)
-        func run<T: CPUScalar>(_: T.Type) {
-            let p = bufs[0].pointer(T.self), g = bufs[1].pointer(T.self), s = bufs[2].pointer(T.self)
-            let lr = T(clr), wd = T(h.weightDecay), eps = T(h.epsilon)
-            parallelFor(count) { r in
-                for i in r {
-                    let grad = g[i] + wd * p[i]
-                    let sum = s[i] + grad * grad
-                    s[i] = sum
-                    p[i] -= lr * grad / (sum.squareRoot() + eps)
-                }
+        var hyper = nn_adagrad_hyper(learning_rate: h.stepSize(step: step), weight_decay: h.weightDecay, epsilon: h.epsilon)
+        let (p, g, s) = (bufs[0], bufs[1], bufs[2])
+        let double = floatType(p, "adagradStep") == .float64
+        forEachRange(count) { b, e in
+            if double {
+                nn_adagrad_step_f64(&hyper, p.pointer(Double.self), g.pointer(Double.self), s.pointer(Double.self), b, e)
+            } else {
+                nn_adagrad_step_f32(&hyper, p.pointer(Float.self), g.pointer(Float.self), s.pointer(Float.self), b, e)
             }
-        }
-        switch floatType(bufs[0], "adagradStep") {
-        case .float64: run(Double.self)
-        default: run(Float.self)
         }
     }
 
@@ -97,39 +76,25 @@ extension CPUBackend {
         let all = [pb, gb, sb] + (h.centered ? [ab!] : []) + (h.momentum != 0 ? [mb!] : [])
         require(all.allSatisfy { $0.dtype == pb.dtype && $0.count >= count },
                      "CPUBackend.rmspropStep: \(count) elements, buffers \(all.map { "\($0.count) \($0.dtype)" })")
-        func run<T: CPUScalar>(_: T.Type) {
-            let p = pb.pointer(T.self), g = gb.pointer(T.self), sq = sb.pointer(T.self)
-            let ga = h.centered ? ab!.pointer(T.self) : nil, buf = h.momentum != 0 ? mb!.pointer(T.self) : nil
-            // 1 - alpha in Double before rounding, as for Adam's betas.
-            let lr = T(h.learningRate), alpha = T(h.alpha), oneMinusAlpha = T(1 - h.alpha)
-            let eps = T(h.epsilon), wd = T(h.weightDecay), mu = T(h.momentum)
-            parallelFor(count) { r in
-                for i in r {
-                    let grad = g[i] + wd * p[i]
-                    let s = alpha * sq[i] + oneMinusAlpha * grad * grad
-                    sq[i] = s
-                    var avg: T
-                    if let ga {
-                        let a = alpha * ga[i] + oneMinusAlpha * grad
-                        ga[i] = a
-                        avg = (s - a * a).squareRoot()
-                    } else {
-                        avg = s.squareRoot()
-                    }
-                    avg += eps
-                    if let buf {
-                        let b = mu * buf[i] + grad / avg
-                        buf[i] = b
-                        p[i] -= lr * b
-                    } else {
-                        p[i] -= lr * grad / avg
-                    }
-                }
+        // 1 - alpha in Double before rounding, as for Adam's betas.
+        var hyper = nn_rmsprop_hyper(learning_rate: h.learningRate, alpha: h.alpha, one_minus_alpha: 1 - h.alpha,
+                                     epsilon: h.epsilon, weight_decay: h.weightDecay, momentum: h.momentum)
+        let average = h.centered ? ab : nil, momentum = h.momentum != 0 ? mb : nil
+        let double = floatType(pb, "rmspropStep") == .float64
+        forEachRange(count) { b, e in
+            if double {
+                nn_rmsprop_step_f64(&hyper, pb.pointer(Double.self), gb.pointer(Double.self), sb.pointer(Double.self),
+                                    average?.pointer(Double.self), momentum?.pointer(Double.self), b, e)
+            } else {
+                nn_rmsprop_step_f32(&hyper, pb.pointer(Float.self), gb.pointer(Float.self), sb.pointer(Float.self),
+                                    average?.pointer(Float.self), momentum?.pointer(Float.self), b, e)
             }
         }
-        switch floatType(pb, "rmspropStep") {
-        case .float64: run(Double.self)
-        default: run(Float.self)
-        }
+    }
+
+    /// `body(begin, end)` over 0..<count in ranges spread on the pool's
+    /// threads.
+    private func forEachRange(_ count: Int, _ body: (Int64, Int64) -> Void) {
+        parallelFor(count) { r in body(Int64(r.lowerBound), Int64(r.upperBound)) }
     }
 }

@@ -5,7 +5,7 @@ import NNBackend
 
 /// The float types the CPU backend computes in. Generic loops over this
 /// protocol are specialized by the compiler for Float and Double.
-protocol CPUScalar: BinaryFloatingPoint, HostScalar, CellLanes where Scalar == Self {
+protocol CPUScalar: BinaryFloatingPoint, HostScalar {
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func log1p(_ x: Self) -> Self
@@ -14,9 +14,6 @@ protocol CPUScalar: BinaryFloatingPoint, HostScalar, CellLanes where Scalar == S
     static func sin(_ x: Self) -> Self
     static func cos(_ x: Self) -> Self
     static func pow(_ x: Self, _ y: Self) -> Self
-    /// The lanes the fused cell loops run on: SIMD8 for Float, one Double
-    /// for Double (CPURecurrent.swift).
-    associatedtype Lanes: CellLanes where Lanes.Scalar == Self
     /// Row-major GEMM on the calling thread: sgemm from the process's
     /// `CPUGEMMLibrary`, or OpenBLAS's dgemm.
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
@@ -28,7 +25,6 @@ protocol CPUScalar: BinaryFloatingPoint, HostScalar, CellLanes where Scalar == S
 private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
 
 extension Float: CPUScalar {
-    typealias Lanes = FloatLanes
     @inline(__always) static func exp(_ x: Float) -> Float { Foundation.expf(x) }
     @inline(__always) static func log(_ x: Float) -> Float { Foundation.logf(x) }
     @inline(__always) static func log1p(_ x: Float) -> Float { Foundation.log1pf(x) }
@@ -54,7 +50,6 @@ extension Float: CPUScalar {
 }
 
 extension Double: CPUScalar {
-    typealias Lanes = Double
     @inline(__always) static func exp(_ x: Double) -> Double { Foundation.exp(x) }
     @inline(__always) static func log(_ x: Double) -> Double { Foundation.log(x) }
     @inline(__always) static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }

@@ -73,6 +73,19 @@ final class CPUKernelTests: XCTestCase {
         }
     }
 
+    /// The backend runs some of them in place (softmax's exp): the same
+    /// values as out of place, at every level.
+    func testInPlaceEqualsOutOfPlace() {
+        let x = grid(-20, 20, count: 1_001)
+        forEachLevel { level in
+            for (name, kernel) in [("exp", nn_exp_f32), ("sigmoid", nn_sigmoid_f32), ("tanh", nn_tanh_f32)] {
+                var inPlace = x
+                inPlace.withUnsafeMutableBufferPointer { kernel($0.baseAddress!, $0.baseAddress!, $0.count) }
+                XCTAssertEqual(inPlace, run(x) { kernel($0, $1, $2) }, "\(name) level \(level)")
+            }
+        }
+    }
+
     func testExpShiftedSumIsSoftmaxsDenominator() {
         for n in [1, 7, 64, 65, 1000, 4099] {
             let x = (0..<n).map { Float(sin(Double($0) * 0.37) * 30) }
