@@ -46,12 +46,16 @@ extension CPUBackend {
                      "CPUBackend.gather: view \(view), \(indexCount) indices, buffers \(xb.count)/\(ib.count)/\(ob.count)")
         func run<T>(_: T.Type) {
             let xp = xb.pointer(T.self), ip = ib.pointer(Int32.self), op = ob.pointer(T.self)
-            parallelFor(n) { r in
-                for e in r {
-                    let i = e % view.inner, o = e / (indexCount * view.inner)
-                    let a = Int(ip[e])
-                    require(a >= 0 && a < view.axis, "gather: index \(a) out of range 0..<\(view.axis)")
-                    op[e] = xp[(o * view.axis + a) * view.inner + i]
+            let (axis, inner) = (view.axis, view.inner)
+            // Rows of `inner` elements, one per (outer, index) pair.
+            parallelFor(view.outer * indexCount, grain: max(1, (1 << 15) / max(inner, 1))) { rows in
+                for row in rows {
+                    let source = xp + row / indexCount * axis * inner, base = row * inner
+                    for i in 0..<inner {
+                        let a = Int(ip[base + i])
+                        require(a >= 0 && a < axis, "gather: index \(a) out of range 0..<\(axis)")
+                        op[base + i] = source[a * inner + i]
+                    }
                 }
             }
         }
@@ -70,12 +74,30 @@ extension CPUBackend {
                      "CPUBackend.scatterAdd: view \(view), \(indexCount) indices, buffers \(sb.count)/\(ib.count)/\(ob.count)")
         func run<T: CPUScalar>(_: T.Type) {
             let sp = sb.pointer(T.self), ip = ib.pointer(Int32.self), op = ob.pointer(T.self)
-            // Sequential: several indices may hit one output element.
-            for e in 0..<n {
-                let i = e % view.inner, o = e / (indexCount * view.inner)
-                let a = Int(ip[e])
-                require(a >= 0 && a < view.axis, "scatterAdd: index \(a) out of range 0..<\(view.axis)")
-                op[(o * view.axis + a) * view.inner + i] += sp[e]
+            let (outer, axis, inner) = (view.outer, view.axis, view.inner)
+            // Several indices may hit one output element, so each thread
+            // owns whole output slices: its own outer blocks or, with one
+            // outer block (an embedding's gradient), its own columns of
+            // `inner`. Every element is summed in index order, whatever the
+            // split, so the result is the same from run to run.
+            func add(outers: Range<Int>, columns: Range<Int>) {
+                for o in outers {
+                    let target = op + o * axis * inner
+                    for k in 0..<indexCount {
+                        let base = (o * indexCount + k) * inner
+                        for i in columns {
+                            let a = Int(ip[base + i])
+                            require(a >= 0 && a < axis, "scatterAdd: index \(a) out of range 0..<\(axis)")
+                            target[a * inner + i] += sp[base + i]
+                        }
+                    }
+                }
+            }
+            let perSlice = max(indexCount * inner, 1)
+            if outer > 1 || inner == 1 {
+                parallelFor(outer, grain: max(1, (1 << 15) / perSlice)) { add(outers: $0, columns: 0..<inner) }
+            } else {
+                parallelFor(inner, grain: max(1, (1 << 15) / max(indexCount, 1))) { add(outers: 0..<outer, columns: $0) }
             }
         }
         switch floatType(sb, "scatterAdd") {
