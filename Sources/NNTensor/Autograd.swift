@@ -19,6 +19,13 @@ package final class GradNode: Sendable {
     let name: String
     let shape: [Int]
     let isLeaf: Bool
+    /// Creation order, process-wide. A node's parents exist before it, so
+    /// they have smaller numbers: taking nodes from the highest number down
+    /// visits each after every node that consumes it, which is how a
+    /// backward pass orders its work (as PyTorch's engine orders its ready
+    /// queue by sequence number) without a topological sort first.
+    let sequence: UInt64
+    private static let nextSequence = Atomic<UInt64>(0)
 
     private struct State {
         var parents: [GradNode?]
@@ -35,10 +42,10 @@ package final class GradNode: Sendable {
         self.name = name
         self.shape = shape
         isLeaf = backward == nil
+        sequence = GradNode.nextSequence.wrappingAdd(1, ordering: .relaxed).oldValue
         state = Mutex(State(parents: parents, backward: backward))
     }
 
-    var parents: [GradNode?] { state.withLock { $0.parents } }
 
     var grad: Tensor? {
         get { state.withLock { $0.grad } }
@@ -202,9 +209,15 @@ extension Tensor {
             seed = Tensor.ones(shape, dtype: dtype, on: device)
         }
         withNoGrad {
-            var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
-            for node in GradNode.reverseTopologicalOrder(from: root) {
-                guard let g = grads.removeValue(forKey: ObjectIdentifier(node)) else { continue }
+            // The nodes that have received a gradient and not yet passed it
+            // on, latest first: when one is taken, every node that
+            // consumes it (created later) has already sent its share.
+            var grads = NodeTable<Tensor>()
+            var ready = GradNodeHeap()
+            grads[root] = seed
+            ready.push(root)
+            while let node = ready.popLatest() {
+                guard let g = grads.take(node) else { continue }
                 if node.isLeaf {
                     let accumulated = node.accumulate(g)
                     // This leaf's gradient for the pass is final: a leaf is
@@ -224,8 +237,12 @@ extension Tensor {
                     guard let parent, let grad else { continue }
                     require(grad.shape == parent.shape,
                                  ShapeErrors.mismatch("backward of \(node.name)", grad.shape, parent.shape, "gradient shape differs from the input's"))
-                    let key = ObjectIdentifier(parent)
-                    grads[key] = grads[key].map { $0 + grad } ?? grad
+                    if let pending = grads[parent] {
+                        grads[parent] = pending + grad
+                    } else {
+                        grads[parent] = grad
+                        ready.push(parent)
+                    }
                 }
             }
         }
@@ -268,26 +285,79 @@ extension Tensor {
     }
 }
 
-extension GradNode {
-    /// Nodes reachable from `root`, each after every node that consumes it
-    /// (iterative DFS: recurrent graphs are deep).
-    static func reverseTopologicalOrder(from root: GradNode) -> [GradNode] {
-        var order: [GradNode] = []
-        var visited: Set<ObjectIdentifier> = [ObjectIdentifier(root)]
-        // Each node's parents read once (one lock) when it is pushed.
-        var stack: [(node: GradNode, parents: [GradNode?], nextParent: Int)] = [(root, root.parents, 0)]
-        while !stack.isEmpty {
-            let (node, parents, i) = stack[stack.count - 1]
-            if i < parents.count {
-                stack[stack.count - 1].nextParent += 1
-                if let parent = parents[i], visited.insert(ObjectIdentifier(parent)).inserted {
-                    stack.append((parent, parent.parents, 0))
-                }
-            } else {
-                order.append(node)
-                stack.removeLast()
+/// A binary max-heap of nodes by sequence number: the backward pass's
+/// queue of nodes ready to pass their gradient on.
+struct GradNodeHeap {
+    private var nodes: [GradNode] = []
+
+    mutating func push(_ node: GradNode) {
+        nodes.append(node)
+        var child = nodes.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard nodes[parent].sequence < nodes[child].sequence else { break }
+            nodes.swapAt(parent, child)
+            child = parent
+        }
+    }
+
+    /// The node created last, removed; nil when empty.
+    mutating func popLatest() -> GradNode? {
+        guard !nodes.isEmpty else { return nil }
+        nodes.swapAt(0, nodes.count - 1)
+        let latest = nodes.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var largest = parent
+            if left < nodes.count && nodes[left].sequence > nodes[largest].sequence { largest = left }
+            if right < nodes.count && nodes[right].sequence > nodes[largest].sequence { largest = right }
+            if largest == parent { break }
+            nodes.swapAt(parent, largest)
+            parent = largest
+        }
+        return latest
+    }
+}
+
+/// Values keyed by node identity for one backward pass. A small graph's
+/// pass (a handful of ops on tiny tensors) spent more time hashing node
+/// identities, and growing the hash tables, than in its ops; up to
+/// `linearLimit` entries a scan of an array is cheaper, and past it the
+/// table indexes itself with a dictionary.
+struct NodeTable<Value> {
+    private static var linearLimit: Int { 32 }
+    private var keys: [ObjectIdentifier] = []
+    private var values: [Value?] = []
+    private var positions: [ObjectIdentifier: Int]?
+
+    private func position(of key: ObjectIdentifier) -> Int? {
+        if let positions { return positions[key] }
+        return keys.firstIndex(of: key)
+    }
+
+    subscript(node: GradNode) -> Value? {
+        get { position(of: ObjectIdentifier(node)).flatMap { values[$0] } }
+        set {
+            let key = ObjectIdentifier(node)
+            if let i = position(of: key) {
+                values[i] = newValue
+                return
+            }
+            keys.append(key)
+            values.append(newValue)
+            if positions != nil {
+                positions![key] = keys.count - 1
+            } else if keys.count > Self.linearLimit {
+                positions = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
             }
         }
-        return order.reversed()
+    }
+
+    /// The value for `node`, removed.
+    mutating func take(_ node: GradNode) -> Value? {
+        guard let i = position(of: ObjectIdentifier(node)) else { return nil }
+        defer { values[i] = nil }
+        return values[i]
     }
 }

@@ -14,23 +14,28 @@ extension Tensor {
     /// The sum over `axes` (all axes when empty, as PyTorch's sum(dim=[])).
     public func sum(axes: [Int], keepDims: Bool = false) -> Tensor {
         require(dtype.isFloatingPoint, "sum: needs a float tensor, got \(dtype) \(shape)")
-        let reduced = axes.isEmpty ? Set(0..<rank) : Set(axes.map { normalizedAxis($0, "sum") })
-        let kept = (0..<rank).map { reduced.contains($0) ? 1 : shape[$0] }
+        // Which axes go (a mask, not a Set: sum runs in every backward pass
+        // of a broadcast, where hashing cost more than the sum of a tiny
+        // tensor).
+        var reduced = [Bool](repeating: axes.isEmpty, count: rank)
+        for axis in axes { reduced[normalizedAxis(axis, "sum")] = true }
+        let kept = (0..<rank).map { reduced[$0] ? 1 : shape[$0] }
         // Runs of adjacent reduced axes become one axis, so each run is a
         // single backend pass.
         var merged: [Int] = [], mergedAxes: [Int] = []
         for i in 0..<rank {
-            if reduced.contains(i), i > 0, reduced.contains(i - 1) {
+            if reduced[i], i > 0, reduced[i - 1] {
                 merged[merged.count - 1] *= shape[i]
             } else {
-                if reduced.contains(i) { mergedAxes.append(merged.count) }
+                if reduced[i] { mergedAxes.append(merged.count) }
                 merged.append(shape[i])
             }
         }
-        var out = withNoGrad { reshaped(merged) }.detached()
+        // Views of the same buffer, outside the graph (the sum records itself).
+        var out = Tensor(buffer: buffer, shape: merged, device: device)
         for axis in mergedAxes.reversed() { out = out.reduceAxis(.sum, axis) }
-        let resultShape = keepDims ? kept : (0..<rank).filter { !reduced.contains($0) }.map { shape[$0] }
-        let result = withNoGrad { out.reshaped(resultShape) }.detached()
+        let resultShape = keepDims ? kept : (0..<rank).filter { !reduced[$0] }.map { shape[$0] }
+        let result = Tensor(buffer: out.buffer, shape: resultShape, device: device)
         let inputShape = shape
         return Tensor.record("sum", inputs: [self], output: result) { g, _ in
             [g.reshaped(kept).broadcast(to: inputShape)]
@@ -44,8 +49,9 @@ extension Tensor {
 
     /// The mean over `axes` (all axes when empty, as `sum`).
     public func mean(axes: [Int], keepDims: Bool = false) -> Tensor {
-        let reduced = axes.isEmpty ? Set(0..<rank) : Set(axes.map { normalizedAxis($0, "mean") })
-        let n = reduced.map { shape[$0] }.reduce(1, *)
+        var reduced = [Bool](repeating: axes.isEmpty, count: rank)
+        for axis in axes { reduced[normalizedAxis(axis, "mean")] = true }
+        let n = (0..<rank).filter { reduced[$0] }.map { shape[$0] }.reduce(1, *)
         return sum(axes: axes, keepDims: keepDims) * (1 / Double(n))
     }
 
