@@ -30,6 +30,8 @@ public enum BinaryOp: Hashable, Sendable, CaseIterable {
 /// that both operands walk contiguously are merged, so a plain same-shape op
 /// is rank 1 and kernels loop over as few axes as possible.
 public struct BroadcastLayout: Equatable, Sendable {
+    /// The output's shape, as the op returns it.
+    public let outputShape: [Int]
     /// Collapsed output shape (rank >= 1).
     public let shape: [Int]
     public let aStrides: [Int]
@@ -55,6 +57,7 @@ public struct BroadcastLayout: Equatable, Sendable {
             // dense axis, exactly what collapsedAxes gives for it (stride 0
             // when every axis is 1).
             let count = a.reduce(1, *)
+            outputShape = a
             shape = [count]
             aStrides = [count == 1 ? 0 : 1]
             bStrides = aStrides
@@ -63,6 +66,7 @@ public struct BroadcastLayout: Equatable, Sendable {
         }
         guard let out = BroadcastLayout.outputShape(a, b) else { return nil }
         let walk = collapsedAxes(out, broadcastStrides(a, to: out)!, broadcastStrides(b, to: out)!)
+        outputShape = out
         self.shape = walk.shape
         self.aStrides = walk.a
         self.bStrides = walk.b
@@ -73,15 +77,15 @@ public struct BroadcastLayout: Equatable, Sendable {
 /// The stride of each axis of `output` for an operand of `shape` broadcast
 /// to it (NumPy rules: aligned at the last axis, 0 along axes the operand
 /// lacks or has as 1); nil when it does not broadcast to `output`.
-func broadcastStrides(_ shape: [Int], to output: [Int]) -> [Int]? {
-    let rank = output.count
-    guard shape.count <= rank else { return nil }
-    let padded = [Int](repeating: 1, count: rank - shape.count) + shape
+package func broadcastStrides(_ shape: [Int], to output: [Int]) -> [Int]? {
+    let rank = output.count, lead = rank - shape.count
+    guard lead >= 0 else { return nil }
     var result = [Int](repeating: 0, count: rank), running = 1
-    for i in stride(from: rank - 1, through: 0, by: -1) {
-        guard padded[i] == output[i] || padded[i] == 1 else { return nil }
-        result[i] = padded[i] == 1 ? 0 : running
-        running *= padded[i]
+    for i in stride(from: shape.count - 1, through: 0, by: -1) {
+        let size = shape[i]
+        guard size == output[i + lead] || size == 1 else { return nil }
+        result[i + lead] = size == 1 ? 0 : running
+        running *= size
     }
     return result
 }

@@ -47,7 +47,11 @@ public struct StridedWalk: Equatable, Sendable {
 /// (FusedLayout), whose outputs are dense and so always merge, collapse
 /// this way.
 func collapsedAxes(_ shape: [Int], _ sets: [[Int]]) -> (shape: [Int], strides: [[Int]]) {
+    // Capacity for every axis up front: these run once or twice per op, and
+    // growing the arrays cost more than the walk.
     var walked: [Int] = [], strides = [[Int]](repeating: [], count: sets.count)
+    walked.reserveCapacity(shape.count)
+    for k in sets.indices { strides[k].reserveCapacity(shape.count) }
     for axis in shape.indices where shape[axis] != 1 {
         let size = shape[axis]
         if let last = walked.indices.last, sets.indices.allSatisfy({ strides[$0][last] == sets[$0][axis] * size }) {

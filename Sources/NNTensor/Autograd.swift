@@ -14,7 +14,9 @@ import Synchronization
 /// read-add-write, so concurrent passes add their gradients as sequential
 /// ones would.
 package final class GradNode: Sendable {
-    package typealias Backward = @Sendable (Tensor) -> [Tensor?]
+    /// Maps the output's gradient to one gradient per input; the flags say
+    /// which inputs want one (those with a parent node).
+    package typealias Backward = @Sendable (_ grad: Tensor, _ needs: [Bool]) -> [Tensor?]
 
     let name: String
     let shape: [Int]
@@ -230,7 +232,7 @@ extension Tensor {
                                       + "\(node.name) (output \(node.shape)) were freed by an earlier backward(). Pass "
                                       + "retainGraph: true to the first backward() to keep the graph for another pass")
                 }
-                let inputGrads = backward(g)
+                let inputGrads = backward(g, parents.map { $0 != nil })
                 require(inputGrads.count == parents.count,
                              "backward: \(node.name) returned \(inputGrads.count) gradients for \(parents.count) inputs")
                 for (parent, grad) in zip(parents, inputGrads) {
@@ -255,10 +257,8 @@ extension Tensor {
     package static func record(_ name: String, inputs: [Tensor], output: Tensor,
                        backward: @escaping @Sendable (_ grad: Tensor, _ needs: [Bool]) -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.node != nil }) else { return output }
-        let parents = inputs.map { $0.node }
-        let needs = parents.map { $0 != nil }
         var out = output
-        out.node = GradNode(name: name, shape: output.shape, parents: parents) { g in backward(g, needs) }
+        out.node = GradNode(name: name, shape: output.shape, parents: inputs.map { $0.node }, backward: backward)
         return out
     }
 
@@ -289,6 +289,8 @@ extension Tensor {
 /// queue of nodes ready to pass their gradient on.
 struct GradNodeHeap {
     private var nodes: [GradNode] = []
+
+    init() { nodes.reserveCapacity(16) }
 
     mutating func push(_ node: GradNode) {
         nodes.append(node)
@@ -330,6 +332,13 @@ struct NodeTable<Value> {
     private var keys: [ObjectIdentifier] = []
     private var values: [Value?] = []
     private var positions: [ObjectIdentifier: Int]?
+
+    /// Room for a small graph from the start: growing 1, 2, 4, ... cost
+    /// more than the lookups.
+    init() {
+        keys.reserveCapacity(Self.linearLimit)
+        values.reserveCapacity(Self.linearLimit)
+    }
 
     private func position(of key: ObjectIdentifier) -> Int? {
         if let positions { return positions[key] }

@@ -11,9 +11,23 @@ import Synchronization
 /// rather than a stop for a bad value call `Device.named(_:)` themselves and
 /// assign the result to `Device.default`.
 public struct Device: CustomStringConvertible, Sendable {
-    public let backend: any Backend
+    /// The backend, held without a reference count: every tensor holds a
+    /// Device and is copied on every op, and the count of the one shared
+    /// backend was a fifth of the retains of a small op. A backend a Device
+    /// is made for lives to the end of the process (`keptAlive`), as the
+    /// library's own are per-process singletons anyway.
+    public var backend: any Backend { unownedBackend }
+    private unowned(unsafe) let unownedBackend: any Backend
 
-    public init(_ backend: any Backend) { self.backend = backend }
+    public init(_ backend: any Backend) {
+        Device.keptAlive.withLock { kept in
+            if !kept.contains(where: { $0 === backend }) { kept.append(backend) }
+        }
+        unownedBackend = backend
+    }
+
+    /// Every backend a Device was made for, for the life of the process.
+    private static let keptAlive = Mutex<[any Backend]>([])
 
     /// The OpenBLAS CPU backend.
     public static let cpu = Device(CPUBackend.shared)

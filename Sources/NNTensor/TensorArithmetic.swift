@@ -8,11 +8,10 @@ extension Tensor {
     static func binary(_ op: BinaryOp, _ name: String, _ a: Tensor, _ b: Tensor) -> Tensor {
         checkCompatible(name, a, b)
         require(a.dtype.isFloatingPoint, "\(name): arithmetic needs float tensors, got \(a.dtype)")
-        guard let layout = BroadcastLayout(a.shape, b.shape),
-              let outShape = a.shape == b.shape ? a.shape : BroadcastLayout.outputShape(a.shape, b.shape) else {
+        guard let layout = BroadcastLayout(a.shape, b.shape) else {
             requirementFailed(ShapeErrors.notBroadcastable(name, a.shape, b.shape))
         }
-        let out = a.emptyLike(outShape)
+        let out = a.emptyLike(layout.outputShape)
         a.backend.binary(op, a.buffer, b.buffer, out: out.buffer, layout: layout)
         return record(name, inputs: [a, b], output: out) { g, needs in
             switch op {

@@ -120,13 +120,11 @@ extension Tensor {
 
     /// This tensor repeated along broadcast axes to `target`.
     public func broadcast(to target: [Int]) -> Tensor {
-        guard BroadcastLayout.outputShape(shape, target) == target else {
+        if shape == target { return self }
+        // Stride 0 along the axes this tensor lacks or has as 1.
+        guard let strides = broadcastStrides(shape, to: target) else {
             requirementFailed(ShapeErrors.notBroadcastable("broadcast", shape, target))
         }
-        if shape == target { return self }
-        let lead = target.count - rank
-        let dense = StridedView.contiguous(shape).strides
-        let strides = (0..<target.count).map { i in i < lead || shape[i - lead] == 1 ? 0 : dense[i - lead] }
         let out = emptyLike(target)
         backend.copyStrided(buffer, StridedView(strides: strides), to: out.buffer, .contiguous(target), shape: target,
                             accumulate: false)
