@@ -42,8 +42,17 @@ extension Tensor {
         }
     }
 
-    /// The sum of all elements, as a one-element tensor of shape [].
-    public func sum() -> Tensor { sum(axes: Array(0..<rank)) }
+    /// The sum of all elements, as a one-element tensor of shape []: one
+    /// pass over the buffer, without sum(axes:)'s bookkeeping (a loss's
+    /// reduction runs every step). The same backend reduction as
+    /// sum(axes:) over every axis, so the same value.
+    public func sum() -> Tensor {
+        require(dtype.isFloatingPoint, "sum: needs a float tensor, got \(dtype) \(shape)")
+        let result = emptyLike([])
+        backend.reduce(.sum, buffer, out: result.buffer, view: AxisView(outer: 1, axis: count, inner: 1))
+        let inputShape = shape
+        return Tensor.record("sum", inputs: [self], output: result) { g, _ in [g.broadcast(to: inputShape)] }
+    }
 
     public func sum(axis: Int, keepDims: Bool = false) -> Tensor { sum(axes: [axis], keepDims: keepDims) }
 
@@ -55,7 +64,7 @@ extension Tensor {
         return sum(axes: axes, keepDims: keepDims) * (1 / Double(n))
     }
 
-    public func mean() -> Tensor { mean(axes: Array(0..<rank)) }
+    public func mean() -> Tensor { sum() * (1 / Double(count)) }
     public func mean(axis: Int, keepDims: Bool = false) -> Tensor { mean(axes: [axis], keepDims: keepDims) }
 
     /// Indices (int32) of the maxima along `axis` (first wins on ties).

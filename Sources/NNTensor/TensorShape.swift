@@ -126,8 +126,15 @@ extension Tensor {
             requirementFailed(ShapeErrors.notBroadcastable("broadcast", shape, target))
         }
         let out = emptyLike(target)
-        backend.copyStrided(buffer, StridedView(strides: strides), to: out.buffer, .contiguous(target), shape: target,
-                            accumulate: false)
+        if count == 1 {
+            // One value everywhere (a loss's gradient reaching its inputs):
+            // one flat walk, not the target's axes.
+            backend.copyStrided(buffer, StridedView(strides: [0]), to: out.buffer, StridedView(strides: [1]),
+                                shape: [out.count], accumulate: false)
+        } else {
+            backend.copyStrided(buffer, StridedView(strides: strides), to: out.buffer, .contiguous(target), shape: target,
+                                accumulate: false)
+        }
         let original = shape
         return Tensor.record("broadcast", inputs: [self], output: out) { g, _ in [g.sumToShape(original)] }
     }

@@ -1,7 +1,30 @@
 import XCTest
 import NN
+@testable import NNBackend
 
 final class LayoutTests: XCTestCase {
+    /// The two-operand collapse (strided copies, broadcast binary ops) is
+    /// the general one's walk for two stride sets: the same on shapes with
+    /// size-1 axes, dense runs, broadcast (stride 0) and transposed axes.
+    func testTwoOperandCollapseAgreesWithTheGeneralOne() {
+        var rng = SplitMix64(seed: 61)
+        for _ in 0..<2_000 {
+            let rank = rng.int(0..<6)
+            let shape = (0..<rank).map { _ in [1, 1, 2, 3, 5][rng.int(0..<5)] }
+            func strides() -> [Int] {
+                switch rng.int(0..<3) {
+                case 0: return StridedView.contiguous(shape).strides
+                case 1: return broadcastStrides(shape.map { rng.int(0..<2) == 0 ? 1 : $0 }, to: shape)!
+                default: return StridedView.contiguous(shape.reversed()).strides.reversed()
+                }
+            }
+            let a = strides(), b = strides()
+            let two = collapsedAxes(shape, a, b), general = collapsedAxes(shape, [a, b])
+            XCTAssertEqual(two.shape, general.shape, "\(shape) \(a) \(b)")
+            XCTAssertEqual([two.a, two.b], general.strides, "\(shape) \(a) \(b)")
+        }
+    }
+
     func testCopyStridedBlockIntoStridedDestination() throws {
         // src is a [3, 4] matrix; copy its [2, 3] block at (1, 1) into a
         // 12-element dst as a transposed [2, 3] (strides (1, 2)) at offset 5.
