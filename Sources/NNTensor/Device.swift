@@ -29,7 +29,7 @@ public struct Device: CustomStringConvertible, Sendable {
     /// Every backend a Device was made for, for the life of the process.
     private static let keptAlive = Mutex<[any Backend]>([])
 
-    /// The OpenBLAS CPU backend.
+    /// The CPU backend.
     public static let cpu = Device(CPUBackend.shared)
 
     /// The default once chosen or set; every task of the process shares it.
@@ -78,7 +78,7 @@ public struct Device: CustomStringConvertible, Sendable {
     }
 
     /// The device a `NN_BACKEND`-style name selects:
-    /// - `cpu`: the OpenBLAS CPU backend;
+    /// - `cpu`: the CPU backend;
     /// - `opencl`: the first OpenCL GPU, else the first OpenCL device;
     /// - `opencl:<platform>:<device>`: that OpenCL device (indices as
     ///   `OpenCLDevices.all()` and `nnbench devices` list them);
@@ -151,7 +151,7 @@ public struct Device: CustomStringConvertible, Sendable {
     /// Every device this process can use: the CPU backend, then each OpenCL
     /// device (none when no OpenCL platform is installed).
     public static func available() -> [(spec: String, description: String)] {
-        [("cpu", "OpenBLAS CPU backend")] + ((try? OpenCLDevices.all()) ?? []).map { ($0.spec, $0.description) }
+        [("cpu", "CPU backend")] + ((try? OpenCLDevices.all()) ?? []).map { ($0.spec, $0.description) }
     }
 
     public var name: String { backend.name }
