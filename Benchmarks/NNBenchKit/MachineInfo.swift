@@ -75,8 +75,7 @@ public struct MachineInfo: Codable, Equatable, Sendable {
     /// (AVX-512)", and why oneDNN is not used where it is not.
     static var cpuBackendDescription: String {
         let fallback = CPUGEMMLibrary.fallbackReason.map { " (\($0))" } ?? ""
-        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { _ in " set by OPENBLAS_CORETYPE" } ?? ""
-        return "GEMM: \(CPUGEMMLibrary.description)\(CPUGEMMLibrary.current == .openBLAS ? forced : "")\(fallback); "
+        return "GEMM: \(CPUGEMMLibrary.description)\(fallback); "
             + "loops and products on \(CPUBackend.threadCount) threads; vector kernels \(CPUBackend.vectorLevel)"
     }
 
