@@ -63,11 +63,13 @@ func parallelFor(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Voi
 /// next one starts within a microsecond; idle longer, it parks on a
 /// semaphore and uses no CPU.
 ///
-/// A job is fork-join: the caller publishes it, takes chunks itself, and
-/// returns when every worker has checked in, so no worker can still hold a
-/// job when the next is published. One job runs at a time: a parallel loop
-/// inside a chunk, or on another thread while a job runs, runs inline on
-/// its own thread (the cores are busy anyway).
+/// A job is fork-join: the caller publishes it for as many workers as it
+/// has chunks beyond its own, takes chunks itself, and returns when each of
+/// those workers has checked in, so none can still hold a job when the next
+/// is published; the others skip it without touching it (and a parked one
+/// is not woken). One job runs at a time: a parallel loop inside a chunk,
+/// or on another thread while a job runs, runs inline on its own thread
+/// (the cores are busy anyway).
 final class CPUThreadPool: Sendable {
     static let shared = CPUThreadPool(threads: processorCount)
 
@@ -82,7 +84,8 @@ final class CPUThreadPool: Sendable {
     private let state: SharedState
 
     init(threads: Int) {
-        threadCount = max(1, threads)
+        // A JobWord counts participants in 16 bits.
+        threadCount = min(max(1, threads), 1 << 16)
         let state = SharedState()
         self.state = state
         workers = (1..<threadCount).map { index in Worker(index: index, state: state) }
@@ -101,15 +104,18 @@ final class CPUThreadPool: Sendable {
         // run returns only when every worker has let go of the job (the
         // slot is cleared before withoutActuallyEscaping checks that the
         // closure did not escape).
+        let participants = min(chunks - 1, workers.count)
         withoutActuallyEscaping(body) { body in
             state.job.publish(body, chunks: chunks)
             state.nextChunk.store(0, ordering: .relaxed)
             state.finishedWorkers.store(0, ordering: .relaxed)
-            state.generation.add(1, ordering: .sequentiallyConsistent)
-            for worker in workers { worker.wakeIfParked() }
+            // Only the caller that holds `busy` writes the word.
+            let job = JobWord(state.generation.load(ordering: .relaxed)).next(participants: participants)
+            state.generation.store(job.value, ordering: .sequentiallyConsistent)
+            for worker in workers[..<participants] { worker.wakeIfParked() }
             state.runChunks(body, chunks)
             var spins = 0
-            while state.finishedWorkers.load(ordering: .acquiring) < workers.count { CPUThreadPool.pause(&spins) }
+            while state.finishedWorkers.load(ordering: .acquiring) < participants { CPUThreadPool.pause(&spins) }
             state.job.clear()
         }
         state.busy.store(false, ordering: .releasing)
@@ -127,10 +133,20 @@ final class CPUThreadPool: Sendable {
         if spins < 1024 { nn_cpu_relax() } else { sched_yield() }
     }
 
+    /// A job's number and how many workers take part, in one word, so that
+    /// a worker reads the two together: read apart, a slow worker could
+    /// pair one job's number with the next job's count.
+    private struct JobWord {
+        let value: Int
+        init(_ value: Int) { self.value = value }
+        var participants: Int { value & 0xFFFF }
+        func next(participants: Int) -> JobWord { JobWord(((value >> 16) + 1) << 16 | participants) }
+    }
+
     /// What the caller and the workers share.
     private final class SharedState: Sendable {
-        /// Bumped once per job; a worker runs a job when it sees a value it
-        /// has not run.
+        /// The current job's JobWord; a worker looks at a job when it sees
+        /// a word it has not seen.
         let generation = Atomic<Int>(0)
         let nextChunk = Atomic<Int>(0)
         let finishedWorkers = Atomic<Int>(0)
@@ -175,7 +191,12 @@ final class CPUThreadPool: Sendable {
         private let parked = Atomic<Bool>(false)
         private let wake = DispatchSemaphore(value: 0)
 
+        /// 0 for the first worker: it takes part in every job of two or
+        /// more chunks, the second in those of three or more, ...
+        private let position: Int
+
         init(index: Int, state: SharedState) {
+            position = index - 1
             let thread = Thread { [self] in self.loop(state) }
             thread.name = "nn-cpu-\(index)"
             thread.start()
@@ -202,6 +223,7 @@ final class CPUThreadPool: Sendable {
                     generation = state.generation.load(ordering: .acquiring)
                 }
                 seen = generation
+                guard position < JobWord(generation).participants else { continue }
                 runJob(state)
                 state.finishedWorkers.add(1, ordering: .releasing)
             }
@@ -215,9 +237,10 @@ final class CPUThreadPool: Sendable {
             state.runChunks(state.job.current, state.job.chunks)
         }
 
-        /// Sleeps until a caller publishes a job after `seen`. Either the
-        /// worker sees the new generation after raising its flag and takes
-        /// the flag back, or the caller takes it and signals.
+        /// Sleeps until a caller publishes a job after `seen` that this
+        /// worker takes part in. Either the worker sees a new word after
+        /// raising its flag and takes the flag back, or a caller that needs
+        /// it takes the flag and signals.
         private func park(_ state: SharedState, seen: Int) {
             parked.store(true, ordering: .sequentiallyConsistent)
             if state.generation.load(ordering: .sequentiallyConsistent) != seen,
