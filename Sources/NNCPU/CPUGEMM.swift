@@ -35,8 +35,12 @@ extension CPUBackend {
                 return
             }
             // Several products: whole ones per thread (a product inside a
-            // chunk runs on that thread); one alone: cut into blocks.
-            parallelFor(batch, grain: max(1, parallelGEMMMinimumWork / max(m * n * k, 1))) { items in
+            // chunk runs on that thread); one alone: cut into blocks. Only
+            // products with outputs of their own run side by side (a C
+            // stride of 0 sums every product into one C, in order).
+            let separateOutputs = strideC >= (m - 1) * c.ld + n
+            let grain = separateOutputs ? max(1, parallelGEMMMinimumWork / max(m * n * k, 1)) : batch
+            parallelFor(batch, grain: grain) { items in
                 for i in items {
                     parallelGEMM(transA: a.transposed, transB: b.transposed, m: m, n: n, k: k, alpha: T(alpha),
                                  a: ap + i * strideA, lda: a.ld, b: bp + i * strideB, ldb: b.ld,

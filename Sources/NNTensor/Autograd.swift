@@ -48,7 +48,6 @@ package final class GradNode: Sendable {
         state = Mutex(State(parents: parents, backward: backward))
     }
 
-
     var grad: Tensor? {
         get { state.withLock { $0.grad } }
         set { state.withLock { $0.grad = newValue } }

@@ -163,6 +163,40 @@ final class GEMMTests: XCTestCase {
         try check(Case(m: 9, n: 700, k: 40, transB: true, beta: 0, dtype: .float64, nanInC: true))
     }
 
+    /// A C stride of 0 sums every product of the batch into one C, in
+    /// order (each with beta 1 on what the ones before left): the products
+    /// must not run side by side on the threads.
+    func testBatchedProductsIntoOneOutputAccumulate() throws {
+        let (batch, m, n, k) = (8, 96, 96, 96)
+        var rng = SplitMix64(seed: 71)
+        let aHost = rng.floats(batch * m * k), bHost = rng.floats(batch * k * n), cHost = rng.floats(m * n)
+        var expected = cHost
+        for i in 0..<batch {
+            for row in 0..<m {
+                for col in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<k { sum += aHost[i * m * k + row * k + p] * bHost[i * k * n + p * n + col] }
+                    expected[row * n + col] += sum
+                }
+            }
+        }
+        let a = buffer(aHost, dtype: .float32), b = buffer(bHost, dtype: .float32)
+        let separate = testBackend.makeBuffer(count: batch * m * n, dtype: .float32)
+        // Products running side by side would lose updates only when they
+        // overlap in time: several tries, each after the same products into
+        // separate outputs, so that the pool's workers are awake.
+        for trial in 0..<5 {
+            testBackend.gemmBatched(batch: batch, m: m, n: n, k: k, alpha: 1, a: MatrixOperand(a, ld: k), strideA: m * k,
+                                    b: MatrixOperand(b, ld: n), strideB: k * n, beta: 0, c: MatrixOperand(separate, ld: n),
+                                    strideC: m * n)
+            let c = buffer(cHost, dtype: .float32)
+            testBackend.gemmBatched(batch: batch, m: m, n: n, k: k, alpha: 1, a: MatrixOperand(a, ld: k), strideA: m * k,
+                                    b: MatrixOperand(b, ld: n), strideB: k * n, beta: 1, c: MatrixOperand(c, ld: n), strideC: 0)
+            assertCloseScaled(try downloadDoubles(c), expected, scale: expected.map { Swift.max(Swift.abs($0), 1) }, tol: 1e-4,
+                              "batched into one C, try \(trial)")
+        }
+    }
+
     func testSmallHandWorkedProduct() throws {
         // [[1, 2, 3], [4, 5, 6]] x [[7, 8], [9, 10], [11, 12]] = [[58, 64], [139, 154]]
         let a = floatBuffer([1, 2, 3, 4, 5, 6]), b = floatBuffer([7, 8, 9, 10, 11, 12])
