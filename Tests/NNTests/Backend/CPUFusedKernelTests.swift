@@ -9,18 +9,7 @@ import XCTest
 /// the same loops on the same inputs. (The float64 versions themselves are
 /// checked against numerical gradients and PyTorch's values by the module
 /// and optimizer tests.)
-final class CPUFusedKernelTests: XCTestCase {
-    private var savedLevel: Int32 = 0
-
-    override func setUp() { savedLevel = nn_cpu_level() }
-    override func tearDown() { nn_cpu_set_level(savedLevel) }
-
-    private func forEachLevel(_ body: (Int32) throws -> Void) rethrows {
-        for level in 0...nn_cpu_supported_level() {
-            XCTAssertEqual(nn_cpu_set_level(level), level)
-            try body(level)
-        }
-    }
+final class CPUFusedKernelTests: CPUKernelLevelTestCase {
 
     /// |float32 - float64| <= tolerance * max(1, |float64|), element by element.
     private func assertClose(_ got: [Float], _ exact: [Double], _ tolerance: Double, _ what: String,

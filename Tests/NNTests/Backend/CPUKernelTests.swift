@@ -6,19 +6,7 @@ import XCTest
 /// The float32 vector kernels of the CPU backend (Sources/CPUKernels), at
 /// every instruction-set level this CPU supports (baseline x86-64, and
 /// x86-64-v3 / v4 where present), against float64 references.
-final class CPUKernelTests: XCTestCase {
-    private var savedLevel: Int32 = 0
-
-    override func setUp() { savedLevel = nn_cpu_level() }
-    override func tearDown() { nn_cpu_set_level(savedLevel) }
-
-    /// Each supported level in turn.
-    private func forEachLevel(_ body: (Int32) throws -> Void) rethrows {
-        for level in 0...nn_cpu_supported_level() {
-            XCTAssertEqual(nn_cpu_set_level(level), level)
-            try body(level)
-        }
-    }
+final class CPUKernelTests: CPUKernelLevelTestCase {
 
     private func run(_ x: [Float], _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> [Float] {
         var y = [Float](repeating: .nan, count: x.count)
@@ -127,6 +115,24 @@ final class CPUKernelTests: XCTestCase {
             XCTAssertEqual(try! x.exp().toArray(), run(values) { nn_exp_f32($0, $1, $2) })
             XCTAssertEqual(try! x.sigmoid().toArray(), run(values) { nn_sigmoid_f32($0, $1, $2) })
             XCTAssertEqual(try! x.tanh().toArray(), run(values) { nn_tanh_f32($0, $1, $2) })
+        }
+    }
+}
+
+/// Tests of the CPU kernels at each instruction-set level this CPU
+/// supports: `forEachLevel` runs its body at each in turn, and the level in
+/// force before the test is restored after it.
+class CPUKernelLevelTestCase: XCTestCase {
+    private var savedLevel: Int32 = 0
+
+    override func setUp() { savedLevel = nn_cpu_level() }
+    override func tearDown() { nn_cpu_set_level(savedLevel) }
+
+    /// Each supported level in turn.
+    func forEachLevel(_ body: (Int32) throws -> Void) rethrows {
+        for level in 0...nn_cpu_supported_level() {
+            XCTAssertEqual(nn_cpu_set_level(level), level)
+            try body(level)
         }
     }
 }
