@@ -66,9 +66,8 @@ public struct MachineInfo: Codable, Equatable, Sendable {
     /// "OpenBLAS 0.3.21 ... (core Haswell set by OPENBLAS_CORETYPE)".
     static var openBLASDescription: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
-        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { _ in " set by OPENBLAS_CORETYPE" } ?? ""
         let corrected = OpenBLASCore.correction.map { ", corrected at start: \($0)" } ?? ""
-        return "\(config.trimmingCharacters(in: .whitespaces)) (core \(OpenBLASCore.name)\(forced)\(corrected))"
+        return "\(config.trimmingCharacters(in: .whitespaces)) (\(OpenBLASCore.coreDescription)\(corrected))"
     }
 
     /// "GEMM: oneDNN 2.6.3 (...) ...; 2 threads; vector kernels x86-64-v4

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_levels.h"
 #include "vector_math.h"
 
 // ---------------------------------------------------------------------------
@@ -69,12 +70,10 @@ struct kernel_set {
 
 #define NN_KERNEL_SET(suffix) {exp_##suffix, sigmoid_##suffix, tanh_##suffix, softplus_##suffix, exp_shifted_sum_##suffix}
 
-NN_DEFINE_KERNELS(baseline, )
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-NN_DEFINE_KERNELS(v3, __attribute__((target("arch=x86-64-v3"))))
-NN_DEFINE_KERNELS(v4, __attribute__((target("arch=x86-64-v4"))))
-static const struct kernel_set kernel_sets[] = {NN_KERNEL_SET(baseline), NN_KERNEL_SET(v3), NN_KERNEL_SET(v4)};
+NN_DEFINE_AT_EVERY_LEVEL(NN_DEFINE_KERNELS)
+static const struct kernel_set kernel_sets[] = NN_LEVEL_TABLE(NN_KERNEL_SET);
 
+#if NN_X86_LEVELS
 int nn_cpu_supported_level(void) {
     __builtin_cpu_init();
     int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2")
@@ -84,8 +83,6 @@ int nn_cpu_supported_level(void) {
     return v4 ? NN_CPU_X86_64_V4 : v3 ? NN_CPU_X86_64_V3 : NN_CPU_BASELINE;
 }
 #else
-static const struct kernel_set kernel_sets[] = {NN_KERNEL_SET(baseline)};
-
 int nn_cpu_supported_level(void) { return NN_CPU_BASELINE; }
 #endif
 

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "cpu_kernels.h"
+#include "kernel_levels.h"
 
 // √x without errno: libm's sqrt may set errno for a negative x, which
 // keeps the compiler from vectorizing a loop that calls it; the builtin
@@ -58,15 +59,8 @@ struct optimizer_set {
 
 #define NN_OPTIMIZER_SET(suffix) {sgd_##suffix, adam_##suffix, adagrad_##suffix, rmsprop_##suffix}
 
-NN_DEFINE_OPTIMIZER_LOOPS(baseline, )
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-NN_DEFINE_OPTIMIZER_LOOPS(v3, __attribute__((target("arch=x86-64-v3"))))
-NN_DEFINE_OPTIMIZER_LOOPS(v4, __attribute__((target("arch=x86-64-v4"))))
-static const struct optimizer_set optimizer_sets[] = {NN_OPTIMIZER_SET(baseline), NN_OPTIMIZER_SET(v3),
-                                                      NN_OPTIMIZER_SET(v4)};
-#else
-static const struct optimizer_set optimizer_sets[] = {NN_OPTIMIZER_SET(baseline)};
-#endif
+NN_DEFINE_AT_EVERY_LEVEL(NN_DEFINE_OPTIMIZER_LOOPS)
+static const struct optimizer_set optimizer_sets[] = NN_LEVEL_TABLE(NN_OPTIMIZER_SET);
 
 static inline const struct optimizer_set *optimizers(void) { return &optimizer_sets[nn_cpu_level()]; }
 

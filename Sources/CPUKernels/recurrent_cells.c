@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "cpu_kernels.h"
+#include "kernel_levels.h"
 #include "vector_math.h"
 
 // float32: the vectorizable Cephes bodies of vector_math.h.
@@ -48,25 +49,22 @@
         }                                                                                                  \
     }
 
-typedef void (*cell_loop)(int, const nn_cell_step *, int64_t, int64_t);
+struct cell_loops {
+    void (*forward)(int, const nn_cell_step *, int64_t, int64_t);
+    void (*backward)(int, const nn_cell_step *, int64_t, int64_t);
+};
 
-NN_DEFINE_CELL_LOOPS(baseline, )
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-NN_DEFINE_CELL_LOOPS(v3, __attribute__((target("arch=x86-64-v3"))))
-NN_DEFINE_CELL_LOOPS(v4, __attribute__((target("arch=x86-64-v4"))))
-static const cell_loop forward_loops[] = {forward_baseline, forward_v3, forward_v4};
-static const cell_loop backward_loops[] = {backward_baseline, backward_v3, backward_v4};
-#else
-static const cell_loop forward_loops[] = {forward_baseline};
-static const cell_loop backward_loops[] = {backward_baseline};
-#endif
+#define NN_CELL_LOOPS(suffix) {forward_##suffix, backward_##suffix}
+
+NN_DEFINE_AT_EVERY_LEVEL(NN_DEFINE_CELL_LOOPS)
+static const struct cell_loops cell_loop_sets[] = NN_LEVEL_TABLE(NN_CELL_LOOPS);
 
 void nn_cell_forward_f32(int cell, const nn_cell_step *s, int64_t r0, int64_t r1) {
-    forward_loops[nn_cpu_level()](cell, s, r0, r1);
+    cell_loop_sets[nn_cpu_level()].forward(cell, s, r0, r1);
 }
 
 void nn_cell_backward_f32(int cell, const nn_cell_step *s, int64_t r0, int64_t r1) {
-    backward_loops[nn_cpu_level()](cell, s, r0, r1);
+    cell_loop_sets[nn_cpu_level()].backward(cell, s, r0, r1);
 }
 
 void nn_cell_forward_f64(int cell, const nn_cell_step *s, int64_t r0, int64_t r1) {

@@ -36,8 +36,7 @@ public enum CPUGEMMLibrary: String, Sendable {
     /// 16384 multiply-adds, OpenBLAS 0.3.21 (core Haswell) below that and
     /// for float64", for reports.
     public static var description: String {
-        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil ? "" : " set by OPENBLAS_CORETYPE"
-        let openBLAS = "OpenBLAS \(openBLASVersion) (core \(OpenBLASCore.name)\(forced))"
+        let openBLAS = "OpenBLAS \(openBLASVersion) (\(OpenBLASCore.coreDescription))"
         guard current == .oneDNN else { return openBLAS }
         var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
         nn_onednn_version(&major, &minor, &patch)

@@ -24,6 +24,13 @@ public enum OpenBLASCore {
         return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
     }
 
+    /// "core Haswell", and " set by OPENBLAS_CORETYPE" when the user's
+    /// variable chose it, for reports.
+    public static var coreDescription: String {
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil ? "" : " set by OPENBLAS_CORETYPE"
+        return "core \(name)\(forced)"
+    }
+
     /// Why the core was changed at start ("OpenBLAS chose Prescott for this
     /// CPU, which has AVX-512; switched to SkylakeX ..."), nil when
     /// OpenBLAS's own choice stands.
